@@ -1,0 +1,3 @@
+//! # runway-aws
+//!
+//! AWS CloudWatch Logs (LogSource, Logs Insights) and Secrets Manager (SecretStore) for runway.

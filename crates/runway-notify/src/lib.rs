@@ -1,0 +1,3 @@
+//! # runway-notify
+//!
+//! Deployment notifiers: Slack incoming webhooks, generic JSON webhook, console.

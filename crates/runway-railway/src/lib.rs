@@ -1,0 +1,3 @@
+//! # runway-railway
+//!
+//! Railway GraphQL client implementing runway's Platform, VariableStore and LogSource.

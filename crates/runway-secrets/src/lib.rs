@@ -1,0 +1,3 @@
+//! # runway-secrets
+//!
+//! Secret rotation engine, rotators (PostgreSQL password, API key, JWT signing key), schedule policy and env-var audit.

@@ -1,0 +1,1 @@
+//! A stateful fake of the Railway GraphQL API on loopback, validating every document against the real schema.

@@ -1,0 +1,5 @@
+//! # runway
+//!
+//! The deployment runbook as code. This facade re-exports the capability crates.
+pub use runway_core as core;
+pub use runway_sim as sim;
