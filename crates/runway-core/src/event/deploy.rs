@@ -91,4 +91,78 @@ pub enum DeployEvent {
         /// Units on each release at the end.
         units_by_release: BTreeMap<ReleaseId, Vec<UnitId>>,
     },
+    /// The fleet as the engine saw it when a run (or a resumed run) started.
+    FleetObserved {
+        /// Units on each release.
+        units_by_release: BTreeMap<ReleaseId, Vec<UnitId>>,
+        /// The fleet size the rollout keeps.
+        desired: usize,
+        /// Resolved surge budget (extra units allowed).
+        max_surge: usize,
+        /// Resolved unavailability budget (units allowed out of service).
+        max_unavailable: usize,
+    },
+    /// A surge (or blue-green) unit was added.
+    UnitAdded {
+        /// The new unit.
+        unit: UnitId,
+        /// The release it runs.
+        release: ReleaseId,
+    },
+    /// A unit was removed from the fleet (retired after its replacement was ready).
+    UnitRemoved {
+        /// The unit.
+        unit: UnitId,
+    },
+    /// A unit stayed healthy for the whole bake (min-ready) time and counts as available.
+    UnitAvailable {
+        /// The unit.
+        unit: UnitId,
+        /// The release it runs.
+        release: ReleaseId,
+    },
+    /// Traffic moved between two unit sets at once (blue-green).
+    TrafficSwitched {
+        /// Units that stopped receiving traffic.
+        from: Vec<UnitId>,
+        /// Units that now receive all traffic.
+        to: Vec<UnitId>,
+    },
+    /// A canary step began.
+    StepStarted {
+        /// Step number from 0.
+        step: usize,
+        /// What the step does (`set_weight 20`, `pause 5m`, `analysis`).
+        description: String,
+    },
+    /// The engine decided to roll back; `trigger` is the structured trigger (see runway-rollout's `Trigger`).
+    RollbackPlanned {
+        /// The trigger, as the engine serialises it.
+        trigger: serde_json::Value,
+        /// The release the fleet goes back to.
+        target: ReleaseId,
+    },
+    /// A non-critical issue was reported: a hotfix may land within the window, else the rollout rolls back.
+    HotfixWindowOpened {
+        /// The issue.
+        issue: String,
+        /// Seconds left to fix it.
+        window_secs: u64,
+    },
+    /// A reported non-critical issue was resolved within its window.
+    IssueResolved,
+    /// A driver picked up an unfinished run from its journal.
+    RolloutResumed {
+        /// Events already in the journal.
+        journaled: u64,
+        /// `continue` or `roll_back`.
+        action: String,
+    },
+    /// The deploy lock was taken.
+    LockAcquired {
+        /// Who holds it.
+        owner: String,
+    },
+    /// The deploy lock was released.
+    LockReleased,
 }
