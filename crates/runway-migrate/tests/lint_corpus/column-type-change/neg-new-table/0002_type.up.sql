@@ -1,0 +1,2 @@
+CREATE TABLE counters (n int);
+ALTER TABLE counters ALTER COLUMN n TYPE bigint;

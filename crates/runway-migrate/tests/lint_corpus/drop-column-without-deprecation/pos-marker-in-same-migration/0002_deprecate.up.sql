@@ -1,0 +1,2 @@
+-- runway-lint:deprecated column users.email
+SELECT 1;

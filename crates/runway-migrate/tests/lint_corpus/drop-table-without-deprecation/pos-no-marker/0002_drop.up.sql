@@ -1,0 +1,3 @@
+SET lock_timeout = '2s';
+-- runway-lint:requires-backup
+DROP TABLE orders; -- expect: drop-table-without-deprecation

@@ -1,0 +1,3 @@
+-- expect: missing-downgrade
+SET lock_timeout = '2s';
+ALTER TABLE users ADD COLUMN nickname text;

@@ -1,0 +1,2 @@
+-- runway: lock_timeout=5s
+ALTER TABLE users ADD COLUMN bio text;

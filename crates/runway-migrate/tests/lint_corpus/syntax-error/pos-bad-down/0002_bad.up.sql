@@ -1,0 +1,3 @@
+-- expect: syntax-error
+SET lock_timeout = '2s';
+ALTER TABLE users ADD COLUMN nickname text;

@@ -1,0 +1,2 @@
+-- runway: no-transaction
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);
