@@ -40,4 +40,62 @@ pub enum BackupEvent {
         /// Backup id.
         id: String,
     },
+    /// Bytes read back so far (verification, restore).
+    ReadProgress {
+        /// Backup id.
+        id: String,
+        /// Bytes so far.
+        bytes: u64,
+        /// Total bytes, from the manifest.
+        total: u64,
+    },
+    /// A restore into a named target started (the guard passed).
+    RestoreStarted {
+        /// Backup id.
+        id: String,
+        /// Target database (name only, never a URL).
+        target: String,
+    },
+    /// The restore guard refused a target.
+    RestoreRefused {
+        /// Backup id.
+        id: String,
+        /// Target database (name only).
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// A restore finished.
+    RestoreCompleted {
+        /// Backup id.
+        id: String,
+        /// Target database (name only).
+        target: String,
+        /// How long it took.
+        duration_ms: u64,
+    },
+    /// A restore drill finished.
+    DrillCompleted {
+        /// Backup id.
+        id: String,
+        /// Whether every row count matched.
+        ok: bool,
+        /// The whole drill.
+        duration_ms: u64,
+        /// The restore part.
+        restore_ms: u64,
+        /// Tables compared.
+        tables: usize,
+        /// Rows counted.
+        rows: u64,
+    },
+    /// A retention plan was made (and applied unless `dry_run`).
+    RetentionPlanned {
+        /// Kept backup ids.
+        keep: Vec<String>,
+        /// Backup ids deleted (or that would be, in a dry run).
+        delete: Vec<String>,
+        /// Whether nothing was deleted.
+        dry_run: bool,
+    },
 }
