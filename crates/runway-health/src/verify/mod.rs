@@ -467,10 +467,13 @@ impl Verification {
 
     /// Evaluate the metrics of `scope` from its deploy time to now, once.
     pub async fn evaluate_now(&self, scope: &VerifyScope) -> Evaluation {
+        self.evaluate_until(scope, self.clock.now()).await
+    }
+
+    async fn evaluate_until(&self, scope: &VerifyScope, now: DateTime<Utc>) -> Evaluation {
         let Some(metrics) = &self.metrics else {
             return Evaluation::unavailable("no metrics source configured");
         };
-        let now = self.clock.now();
         let range = TimeRange {
             start: scope.deployed_at,
             end: now.max(scope.deployed_at),
@@ -553,7 +556,7 @@ impl Analysis for Verification {
         let scope = VerifyScope::new(ctx.environment.clone(), deployed_at)
             .with_release(ctx.release.clone())
             .with_units(ctx.updated_units.clone());
-        let e = self.evaluate_now(&scope).await;
+        let e = self.evaluate_until(&scope, now).await;
         self.emit("analysis", e.verdict, (e.verdict != Verdict::Pass).then(|| e.reason()))
             .await;
         Ok(e.to_analysis_verdict())
