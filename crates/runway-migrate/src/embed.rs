@@ -15,7 +15,7 @@
 /// ```
 #[macro_export]
 macro_rules! embed_migrations {
-    ($path:literal) => {{
+    ($path:tt) => {{
         use $crate::__private::include_dir;
         static DIR: include_dir::Dir<'static> = include_dir::include_dir!($path);
         $crate::MigrationSource::from_embedded(&DIR)

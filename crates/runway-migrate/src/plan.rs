@@ -182,16 +182,12 @@ impl Plan {
                 if b.kind == BatchKind::Statement {
                     out.push_str("-- statement (autocommit)\n");
                 }
-                out.push_str(&b.sql);
-                if !b.sql.ends_with('\n') {
-                    out.push('\n');
+                if b.kind == BatchKind::Transaction {
+                    out.push_str(&b.sql);
+                } else {
+                    out.push_str(&terminate(&b.sql));
                 }
-                if b.kind != BatchKind::Transaction && is_terminated(&b.sql) {
-                    continue;
-                }
-                if b.kind != BatchKind::Transaction {
-                    out.push_str(";\n");
-                }
+                out.push('\n');
             }
         }
         out
@@ -201,6 +197,21 @@ impl Plan {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_sql())
+    }
+}
+
+/// `sql` without trailing whitespace, followed by a live `;` unless it already ends with one (on a line of
+/// its own when the last line is a comment).
+fn terminate(sql: &str) -> String {
+    let body = sql.trim_end();
+    if is_terminated(body) {
+        return body.to_string();
+    }
+    let same_line = format!("{body};");
+    if is_terminated(&same_line) {
+        same_line
+    } else {
+        format!("{body}\n;")
     }
 }
 
@@ -579,12 +590,8 @@ impl Builder<'_> {
             sql.push_str(&before);
             sql.push_str(";\n");
         }
-        let body = script.sql.trim_end();
-        sql.push_str(body);
+        sql.push_str(&terminate(&script.sql));
         sql.push('\n');
-        if !is_terminated(body) {
-            sql.push_str(";\n");
-        }
         sql.push_str(&after);
         sql.push_str(";\nCOMMIT;");
         Batch {
