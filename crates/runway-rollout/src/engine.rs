@@ -590,7 +590,7 @@ impl Engine {
         t.release.as_ref() == Some(self.target())
             && match t.op {
                 Op::Done => true,
-                Op::None => t.state == UnitState::Running,
+                Op::None => self.available(t),
                 _ => false,
             }
     }
@@ -971,7 +971,9 @@ impl Engine {
             return;
         }
         if status.is_failure() {
-            let detail = message.unwrap_or_else(|| format!("{status:?}").to_lowercase());
+            let detail = message.unwrap_or_else(|| {
+                format!("the platform reported the deployment {status:?}").to_lowercase()
+            });
             let trig = if status == DeploymentStatus::Crashed {
                 Trigger::Crash { unit: unit.clone() }
             } else {
@@ -1017,6 +1019,10 @@ impl Engine {
         }));
         if self.mode == Mode::Forward {
             self.trigger(now, trig, out);
+        } else if let Some(w) = &mut self.wave {
+            // Rolling back: the unit leaves this wave and is picked again after a period.
+            w.members.retain(|m| m != unit);
+            self.wave_dirty = true;
         }
     }
 
