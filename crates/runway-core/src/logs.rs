@@ -134,7 +134,7 @@ pub struct LogQuery {
     pub contains: Option<String>,
     /// Keep lines at or above this level.
     pub min_level: Option<LogLevel>,
-    /// At most this many lines, newest last.
+    /// At most this many lines: the newest ones, returned oldest first.
     pub limit: Option<usize>,
 }
 
