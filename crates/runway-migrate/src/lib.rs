@@ -28,7 +28,8 @@
 //!   when it times out waiting for a lock;
 //! - [`Migrator::plan`] shows the exact SQL, in order, with transaction boundaries, without writing anything.
 //!
-//! Progress is reported as [`runway_core::MigrationEvent`]s through a [`runway_core::Emitter`].
+//! Progress is reported as [`runway_core::event::MigrationEvent`]s through a [`runway_core::Emitter`];
+//! [`ConsoleProgress`] prints them as lines.
 //!
 //! ```
 //! use runway_migrate::{MigrationSource, Migrator, SqliteTarget};
@@ -59,6 +60,7 @@ mod directive;
 mod embed;
 mod error;
 mod plan;
+mod progress;
 mod runner;
 mod source;
 mod sql;
@@ -72,6 +74,7 @@ pub use plan::{
     Batch, BatchKind, DownTarget, MigrationState, Plan, PlannedMigration, Policy, Request,
     Resolution, Status, StatusEntry, plan, status,
 };
+pub use progress::{ConsoleProgress, describe};
 pub use runner::{Migrator, Report};
 pub use source::{
     Checksum, FileKind, FileName, FileNameError, Migration, MigrationScript, MigrationSource,

@@ -1,0 +1,2 @@
+-- Step 2: backfill.
+UPDATE users SET phone = '' WHERE phone IS NULL;
