@@ -28,7 +28,9 @@ pub struct Directives {
 #[non_exhaustive]
 pub enum DirectiveError {
     /// A `-- runway:` item that is not a known directive.
-    #[error("line {line}: unknown directive {name:?} (known: no-transaction, lock_timeout, statement_timeout)")]
+    #[error(
+        "line {line}: unknown directive {name:?} (known: no-transaction, lock_timeout, statement_timeout)"
+    )]
     Unknown {
         /// Line number.
         line: usize,
@@ -201,7 +203,8 @@ mod tests {
 
     #[test]
     fn sqlx_marker_and_runway_line() {
-        let d = Directives::parse("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);").unwrap();
+        let d =
+            Directives::parse("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);").unwrap();
         assert!(d.no_transaction);
         let d = Directives::parse(
             "\n-- add an index\n-- runway: lock_timeout=250ms statement_timeout=1min\nSELECT 1;",

@@ -169,7 +169,9 @@ pub enum MigrateError {
         name: String,
     },
     /// `baseline` needs an empty history table.
-    #[error("cannot baseline at {version}: the history table already records {recorded} migration(s)")]
+    #[error(
+        "cannot baseline at {version}: the history table already records {recorded} migration(s)"
+    )]
     BaselineNotEmpty {
         /// The version asked for.
         version: i64,

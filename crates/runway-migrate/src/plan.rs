@@ -304,7 +304,10 @@ impl Status {
 
     /// Entries needing attention (edited, dirty, missing).
     pub fn problems(&self) -> Vec<&StatusEntry> {
-        self.entries.iter().filter(|e| e.state.is_problem()).collect()
+        self.entries
+            .iter()
+            .filter(|e| e.state.is_problem())
+            .collect()
     }
 }
 
@@ -439,7 +442,10 @@ pub fn plan(
             sql.push_str("COMMIT;");
             vec![PlannedMigration {
                 version: *version,
-                name: source.get(*version).map(|m| m.name.clone()).unwrap_or_default(),
+                name: source
+                    .get(*version)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default(),
                 direction: Direction::Up,
                 transactional: true,
                 operation: "baseline",
@@ -719,15 +725,24 @@ mod tests {
 
     #[test]
     fn up_plans_pending_in_order_with_lock_timeout() {
-        let s = src(&[(1, "CREATE TABLE a ()", None), (2, "CREATE TABLE b ();", None)]);
+        let s = src(&[
+            (1, "CREATE TABLE a ()", None),
+            (2, "CREATE TABLE b ();", None),
+        ]);
         let plan = p(&s, &[applied(&s.migrations()[0])], Request::Up { to: None }).unwrap();
         assert_eq!(plan.versions(), vec![2]);
         let sql = &plan.migrations[0].batches[0].sql;
-        assert!(sql.starts_with("BEGIN;\nSET LOCAL lock_timeout = '5000ms';\nINSERT INTO"), "{sql}");
+        assert!(
+            sql.starts_with("BEGIN;\nSET LOCAL lock_timeout = '5000ms';\nINSERT INTO"),
+            "{sql}"
+        );
         assert!(sql.contains("CREATE TABLE b ();\nUPDATE"), "{sql}");
         assert!(sql.ends_with("COMMIT;"));
         let whole = plan.to_sql();
-        assert!(whole.contains("-- apply 2 m2 (up, one transaction)"), "{whole}");
+        assert!(
+            whole.contains("-- apply 2 m2 (up, one transaction)"),
+            "{whole}"
+        );
     }
 
     #[test]
@@ -740,18 +755,41 @@ mod tests {
         let plan = p(&s, &[], Request::Up { to: None }).unwrap();
         let kinds: Vec<BatchKind> = plan.migrations[0].batches.iter().map(|b| b.kind).collect();
         use BatchKind::*;
-        assert_eq!(kinds, vec![Session, Bookkeeping, Statement, Statement, Bookkeeping, Session]);
-        assert_eq!(plan.migrations[0].batches[0].sql, "SET lock_timeout = '1000ms'");
+        assert_eq!(
+            kinds,
+            vec![
+                Session,
+                Bookkeeping,
+                Statement,
+                Statement,
+                Bookkeeping,
+                Session
+            ]
+        );
+        assert_eq!(
+            plan.migrations[0].batches[0].sql,
+            "SET lock_timeout = '1000ms'"
+        );
         assert!(!plan.migrations[0].transactional);
     }
 
     #[test]
     fn refusals_name_the_version() {
-        let s = src(&[(1, "SELECT 1", Some("SELECT 0")), (2, "SELECT 2", None), (3, "SELECT 3", None)]);
+        let s = src(&[
+            (1, "SELECT 1", Some("SELECT 0")),
+            (2, "SELECT 2", None),
+            (3, "SELECT 3", None),
+        ]);
         let a1 = applied(&s.migrations()[0]);
         let a3 = applied(&s.migrations()[2]);
         let e = p(&s, &[a1.clone(), a3.clone()], Request::Up { to: None }).unwrap_err();
-        assert!(matches!(e, MigrateError::OutOfOrder { version: 2, latest: 3 }));
+        assert!(matches!(
+            e,
+            MigrateError::OutOfOrder {
+                version: 2,
+                latest: 3
+            }
+        ));
         let ok = plan(
             &s,
             &[a1.clone(), a3.clone()],
@@ -792,9 +830,18 @@ mod tests {
 
     #[test]
     fn down_reverts_newest_first() {
-        let s = src(&[(1, "A", Some("a")), (2, "B", Some("-- no-transaction\nb1; b2")), (3, "C", Some("c"))]);
+        let s = src(&[
+            (1, "A", Some("a")),
+            (2, "B", Some("-- no-transaction\nb1; b2")),
+            (3, "C", Some("c")),
+        ]);
         let h: Vec<AppliedMigration> = s.migrations().iter().map(applied).collect();
-        assert_eq!(p(&s, &h, Request::Down(DownTarget::Steps(2))).unwrap().versions(), vec![3, 2]);
+        assert_eq!(
+            p(&s, &h, Request::Down(DownTarget::Steps(2)))
+                .unwrap()
+                .versions(),
+            vec![3, 2]
+        );
         let all = p(&s, &h, Request::Down(DownTarget::To(0))).unwrap();
         assert_eq!(all.versions(), vec![3, 2, 1]);
         let two = &all.migrations[1];
@@ -815,7 +862,14 @@ mod tests {
         ));
         assert!(p(&s, &h, Request::Accept { version: 1 }).is_ok());
         assert!(matches!(
-            p(&s, &h, Request::Resolve { version: 1, resolution: Resolution::Applied }),
+            p(
+                &s,
+                &h,
+                Request::Resolve {
+                    version: 1,
+                    resolution: Resolution::Applied
+                }
+            ),
             Err(MigrateError::NotDirty { version: 1 })
         ));
         let st = status(&s, &h);

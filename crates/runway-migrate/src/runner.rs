@@ -13,7 +13,9 @@ use runway_core::{Emitter, RetryPolicy};
 use tokio::time::Instant;
 
 use crate::error::{Direction, MigrateError, Result};
-use crate::plan::{self, BatchKind, DownTarget, Plan, PlannedMigration, Policy, Request, Resolution, Status};
+use crate::plan::{
+    self, BatchKind, DownTarget, Plan, PlannedMigration, Policy, Request, Resolution, Status,
+};
 use crate::source::MigrationSource;
 use crate::target::{AppliedMigration, MigrationTarget, TargetSession};
 
@@ -260,10 +262,13 @@ impl Migrator {
         let start = Instant::now();
         let mut announced = false;
         loop {
-            let got = s.try_lock().await.map_err(|source| MigrateError::Database {
-                operation: "take the migration lock",
-                source,
-            })?;
+            let got = s
+                .try_lock()
+                .await
+                .map_err(|source| MigrateError::Database {
+                    operation: "take the migration lock",
+                    source,
+                })?;
             if got {
                 self.emit(MigrationEvent::LockAcquired).await?;
                 return Ok(start.elapsed());

@@ -51,7 +51,14 @@ impl Migration {
         let file = format!("{version}_{name}.up.sql");
         let up = script(version, file, None, strip_bom(up.into()))?;
         let down = down
-            .map(|d| script(version, format!("{version}_{name}.down.sql"), None, strip_bom(d)))
+            .map(|d| {
+                script(
+                    version,
+                    format!("{version}_{name}.down.sql"),
+                    None,
+                    strip_bom(d),
+                )
+            })
             .transpose()?;
         Ok(Migration {
             version,
@@ -206,7 +213,12 @@ fn strip_bom(s: String) -> String {
     }
 }
 
-fn script(version: i64, file: String, path: Option<PathBuf>, sql: String) -> Result<MigrationScript> {
+fn script(
+    version: i64,
+    file: String,
+    path: Option<PathBuf>,
+    sql: String,
+) -> Result<MigrationScript> {
     let directives = Directives::parse(&sql).map_err(|source| MigrateError::Directive {
         version,
         file: file.clone(),
@@ -333,7 +345,9 @@ impl MigrationSource {
     }
 
     /// Build a source from migrations made in memory; they are sorted by version and must be unique.
-    pub fn from_migrations(migrations: impl IntoIterator<Item = Migration>) -> Result<MigrationSource> {
+    pub fn from_migrations(
+        migrations: impl IntoIterator<Item = Migration>,
+    ) -> Result<MigrationSource> {
         let mut migrations: Vec<Migration> = migrations.into_iter().collect();
         migrations.sort_by_key(|m| m.version);
         for w in migrations.windows(2) {
@@ -455,7 +469,10 @@ mod tests {
         let lf = "CREATE TABLE t (\n  a int\n);\n";
         let crlf = "CREATE TABLE t (  \r\n  a int\t\r\n);\r\n\r\n";
         assert_eq!(Checksum::of(lf), Checksum::of(crlf));
-        assert_ne!(Checksum::of(lf), Checksum::of("CREATE TABLE t (\n  b int\n);\n"));
+        assert_ne!(
+            Checksum::of(lf),
+            Checksum::of("CREATE TABLE t (\n  b int\n);\n")
+        );
         assert_eq!(Checksum::of(lf).as_str().len(), 64);
     }
 }

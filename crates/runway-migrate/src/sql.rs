@@ -203,7 +203,14 @@ mod tests {
     #[test]
     fn splits_on_top_level_semicolons() {
         let s = split_statements("SELECT 1; SELECT ';' ; -- c;\n/* a; /* b; */ c; */ SELECT 2");
-        assert_eq!(s, vec!["SELECT 1", "SELECT ';'", "-- c;\n/* a; /* b; */ c; */ SELECT 2"]);
+        assert_eq!(
+            s,
+            vec![
+                "SELECT 1",
+                "SELECT ';'",
+                "-- c;\n/* a; /* b; */ c; */ SELECT 2"
+            ]
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ async fn concurrent_runners_apply_each_migration_once(fx: Fx) {
     for i in 2..=12 {
         fx.write(
             &format!("{i}_t{i}.up.sql"),
-            &format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO applied_log (v) VALUES ({i});\n"),
+            &format!(
+                "CREATE TABLE t{i} (id INTEGER);\nINSERT INTO applied_log (v) VALUES ({i});\n"
+            ),
         );
     }
     let sink = MemorySink::new();
@@ -63,7 +65,10 @@ async fn concurrent_runners_apply_each_migration_once(fx: Fx) {
     assert_eq!(applied_by.len(), 12, "{applied_by:?}");
     assert!(applied_by.values().all(|n| *n == 1), "{applied_by:?}");
     assert_eq!(fx.scalar("SELECT COUNT(*) FROM applied_log").await, 11);
-    assert_eq!(fx.scalar("SELECT COUNT(DISTINCT v) FROM applied_log").await, 11);
+    assert_eq!(
+        fx.scalar("SELECT COUNT(DISTINCT v) FROM applied_log").await,
+        11
+    );
     let history = fx.history().await;
     assert_eq!(history.len(), 12);
     assert!(history.iter().all(|(_, ok)| *ok));
@@ -87,8 +92,14 @@ async fn failing_transactional_migration_leaves_nothing(fx: Fx) {
     );
     let err = fx.migrator().up().await.unwrap_err();
     assert_eq!(err.version(), Some(2));
-    assert!(err.to_string().contains("migration 2 (broken) failed up"), "{err}");
-    assert!(matches!(err, MigrateError::Failed { dirty: false, .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("migration 2 (broken) failed up"),
+        "{err}"
+    );
+    assert!(
+        matches!(err, MigrateError::Failed { dirty: false, .. }),
+        "{err:?}"
+    );
     assert!(fx.table_exists("ok_table").await);
     assert!(!fx.table_exists("half_a").await);
     assert!(!fx.table_exists("half_b").await);
@@ -157,7 +168,10 @@ async fn failing_no_transaction_migration_is_dirty_until_resolved(fx: Fx) {
 
     // The operator undoes the partial work by hand, records that, fixes the file and runs again.
     fx.exec("DROP TABLE nt_a").await;
-    fx.migrator().resolve(2, Resolution::Reverted).await.unwrap();
+    fx.migrator()
+        .resolve(2, Resolution::Reverted)
+        .await
+        .unwrap();
     assert_eq!(fx.history().await, vec![(1, true)]);
     fx.write(
         "2_partial.up.sql",
@@ -167,7 +181,8 @@ async fn failing_no_transaction_migration_is_dirty_until_resolved(fx: Fx) {
     assert_eq!(fx.history().await, vec![(1, true), (2, true)]);
 
     // A dirty record resolved as applied also unblocks.
-    fx.exec("UPDATE runway_migrations SET success = FALSE WHERE version = 2").await;
+    fx.exec("UPDATE runway_migrations SET success = FALSE WHERE version = 2")
+        .await;
     fx.migrator().resolve(2, Resolution::Applied).await.unwrap();
     assert_eq!(fx.migrator().down(1).await.unwrap().versions, vec![2]);
     assert!(!fx.table_exists("nt_a").await);
@@ -176,10 +191,16 @@ async fn failing_no_transaction_migration_is_dirty_until_resolved(fx: Fx) {
 async fn edited_applied_migration_is_refused_until_accepted(fx: Fx) {
     fx.write("1_users.up.sql", "CREATE TABLE users (id INTEGER);\n");
     fx.migrator().up().await.unwrap();
-    fx.write("1_users.up.sql", "CREATE TABLE users (id INTEGER, extra INTEGER);\n");
+    fx.write(
+        "1_users.up.sql",
+        "CREATE TABLE users (id INTEGER, extra INTEGER);\n",
+    );
     fx.write("2_more.up.sql", "CREATE TABLE more (id INTEGER);\n");
     let err = fx.migrator().up().await.unwrap_err();
-    assert!(matches!(err, MigrateError::Edited { version: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, MigrateError::Edited { version: 1, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("migration 1 (users) was edited"));
     let status = fx.migrator().status().await.unwrap();
     assert_eq!(status.entries[0].state, MigrationState::Edited);
@@ -212,7 +233,10 @@ async fn up_down_up_returns_the_same_schema(fx: Fx) {
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);",
     );
     fx.write("1_users.down.sql", "DROP TABLE users;");
-    fx.write("2_phone.up.sql", "ALTER TABLE users ADD COLUMN phone VARCHAR(20);");
+    fx.write(
+        "2_phone.up.sql",
+        "ALTER TABLE users ADD COLUMN phone VARCHAR(20);",
+    );
     fx.write("2_phone.down.sql", "ALTER TABLE users DROP COLUMN phone;");
     if fx.is_pg() {
         fx.write(
@@ -224,14 +248,20 @@ async fn up_down_up_returns_the_same_schema(fx: Fx) {
             "-- runway: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS users_phone_idx;",
         );
     } else {
-        fx.write("3_phone_idx.up.sql", "CREATE INDEX users_phone_idx ON users (phone);");
+        fx.write(
+            "3_phone_idx.up.sql",
+            "CREATE INDEX users_phone_idx ON users (phone);",
+        );
         fx.write("3_phone_idx.down.sql", "DROP INDEX users_phone_idx;");
     }
     fx.write(
         "4_orders.up.sql",
         "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\nCREATE VIEW order_count AS SELECT user_id, COUNT(*) AS n FROM orders GROUP BY user_id;",
     );
-    fx.write("4_orders.down.sql", "DROP VIEW order_count;\nDROP TABLE orders;");
+    fx.write(
+        "4_orders.down.sql",
+        "DROP VIEW order_count;\nDROP TABLE orders;",
+    );
 
     let m = fx.migrator();
     m.up_to(0 + 1).await.unwrap();
@@ -254,7 +284,16 @@ async fn missing_and_out_of_order_are_refused(fx: Fx) {
     fx.migrator().up().await.unwrap();
     fx.write("2_b.up.sql", "CREATE TABLE b (id INTEGER);");
     let err = fx.migrator().up().await.unwrap_err();
-    assert!(matches!(err, MigrateError::OutOfOrder { version: 2, latest: 3 }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            MigrateError::OutOfOrder {
+                version: 2,
+                latest: 3
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(
         fx.migrator().status().await.unwrap().entries[1].state,
         MigrationState::PendingOutOfOrder
@@ -264,14 +303,20 @@ async fn missing_and_out_of_order_are_refused(fx: Fx) {
 
     fx.remove("3_c.up.sql");
     let err = fx.migrator().up().await.unwrap_err();
-    assert!(matches!(err, MigrateError::MissingApplied { version: 3, .. }), "{err:?}");
+    assert!(
+        matches!(err, MigrateError::MissingApplied { version: 3, .. }),
+        "{err:?}"
+    );
     assert!(fx.migrator().with_allow_missing(true).up().await.is_ok());
 }
 
 async fn baseline_adopts_an_existing_schema(fx: Fx) {
     fx.exec("CREATE TABLE legacy (id INTEGER)").await;
     fx.write("1_legacy.up.sql", "CREATE TABLE legacy (id INTEGER);");
-    fx.write("2_legacy_more.up.sql", "ALTER TABLE legacy ADD COLUMN more INTEGER;");
+    fx.write(
+        "2_legacy_more.up.sql",
+        "ALTER TABLE legacy ADD COLUMN more INTEGER;",
+    );
     fx.write("3_new.up.sql", "CREATE TABLE fresh (id INTEGER);");
     fx.exec("ALTER TABLE legacy ADD COLUMN more INTEGER").await;
     let m = fx.migrator();
@@ -288,7 +333,10 @@ async fn baseline_adopts_an_existing_schema(fx: Fx) {
 
 async fn up_to_and_down_to_versions(fx: Fx) {
     for i in 1..=4 {
-        fx.write(&format!("{i}_t{i}.up.sql"), &format!("CREATE TABLE t{i} (id INTEGER);"));
+        fx.write(
+            &format!("{i}_t{i}.up.sql"),
+            &format!("CREATE TABLE t{i} (id INTEGER);"),
+        );
         fx.write(&format!("{i}_t{i}.down.sql"), &format!("DROP TABLE t{i};"));
     }
     let m = fx.migrator();

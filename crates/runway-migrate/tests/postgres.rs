@@ -101,7 +101,10 @@ async fn concurrently_migration_completes_while_another_runner_waits() {
 #[tokio::test]
 async fn a_cancelled_run_releases_the_lock_and_leaves_no_trace() {
     let fx = Fx::pg().await;
-    fx.write("1_slow.up.sql", "CREATE TABLE slow (id INTEGER);\nSELECT pg_sleep(30);");
+    fx.write(
+        "1_slow.up.sql",
+        "CREATE TABLE slow (id INTEGER);\nSELECT pg_sleep(30);",
+    );
     let a = {
         let m = fx.migrator();
         tokio::spawn(async move { m.up().await })
@@ -208,7 +211,15 @@ async fn lock_timeouts_are_retried_with_backoff() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, MigrateError::Failed { version: 2, attempts: 3, dirty: false, .. }),
+        matches!(
+            err,
+            MigrateError::Failed {
+                version: 2,
+                attempts: 3,
+                dirty: false,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -224,13 +235,19 @@ async fn lock_timeouts_are_retried_with_backoff() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     sqlx::raw_sql("COMMIT").execute(&mut reader).await.unwrap();
     assert_eq!(run.await.unwrap().unwrap().versions, vec![2]);
-    assert!(has(&sink, |e| matches!(e, MigrationEvent::Retrying { version: 2, .. })));
+    assert!(has(&sink, |e| matches!(
+        e,
+        MigrationEvent::Retrying { version: 2, .. }
+    )));
 }
 
 #[tokio::test]
 async fn plan_and_status_are_read_only_and_exact() {
     let fx = Fx::pg().await;
-    fx.write("1_users.up.sql", "CREATE TABLE users (id BIGINT PRIMARY KEY)");
+    fx.write(
+        "1_users.up.sql",
+        "CREATE TABLE users (id BIGINT PRIMARY KEY)",
+    );
     fx.write(
         "2_users_idx.up.sql",
         "-- runway: no-transaction\nCREATE INDEX CONCURRENTLY users_id_idx ON users (id);",
@@ -238,12 +255,26 @@ async fn plan_and_status_are_read_only_and_exact() {
     let m = fx.migrator();
     let plan = m.plan(&Request::Up { to: None }).await.unwrap();
     let sql = plan.to_sql();
-    assert!(sql.contains("BEGIN;\nSET LOCAL lock_timeout = '5000ms';\nINSERT INTO \"runway_migrations\""), "{sql}");
-    assert!(sql.contains("CREATE TABLE users (id BIGINT PRIMARY KEY);\nUPDATE"), "{sql}");
+    assert!(
+        sql.contains(
+            "BEGIN;\nSET LOCAL lock_timeout = '5000ms';\nINSERT INTO \"runway_migrations\""
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("CREATE TABLE users (id BIGINT PRIMARY KEY);\nUPDATE"),
+        "{sql}"
+    );
     assert!(sql.contains("-- statement (autocommit)\n-- runway: no-transaction\nCREATE INDEX CONCURRENTLY users_id_idx ON users (id);\n"), "{sql}");
     assert_eq!(m.status().await.unwrap().pending(), vec![1, 2]);
-    assert!(!fx.table_exists("runway_migrations").await, "plan and status write nothing");
-    assert_eq!(m.plan_against(&[], &Request::Up { to: None }).unwrap(), plan);
+    assert!(
+        !fx.table_exists("runway_migrations").await,
+        "plan and status write nothing"
+    );
+    assert_eq!(
+        m.plan_against(&[], &Request::Up { to: None }).unwrap(),
+        plan
+    );
 
     m.up().await.unwrap();
     assert!(m.plan(&Request::Up { to: None }).await.unwrap().is_empty());
@@ -255,11 +286,13 @@ async fn plan_and_status_are_read_only_and_exact() {
 #[tokio::test]
 async fn embedded_migrations_apply_and_revert() {
     let fx = Fx::pg().await;
-    let source = runway_migrate::embed_migrations!("$CARGO_MANIFEST_DIR/tests/fixtures/reversible").unwrap();
+    let source =
+        runway_migrate::embed_migrations!("$CARGO_MANIFEST_DIR/tests/fixtures/reversible").unwrap();
     let m = Migrator::new(source, PostgresTarget::from_url(&url(&fx)).unwrap());
     assert_eq!(m.up().await.unwrap().versions, vec![1, 2]);
     assert_eq!(
-        fx.scalar("SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'accounts_email_idx'").await,
+        fx.scalar("SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'accounts_email_idx'")
+            .await,
         1
     );
     assert_eq!(m.down_to(0).await.unwrap().versions, vec![2, 1]);
@@ -270,7 +303,8 @@ async fn embedded_migrations_apply_and_revert() {
 async fn connection_errors_never_show_the_password() {
     let port = runway_testkit::free_port();
     let target =
-        PostgresTarget::from_url(&format!("postgres://app:sup3r-s3cret@127.0.0.1:{port}/app")).unwrap();
+        PostgresTarget::from_url(&format!("postgres://app:sup3r-s3cret@127.0.0.1:{port}/app"))
+            .unwrap();
     let shown = format!("{target:?}");
     let m = Migrator::new(runway_migrate::MigrationSource::default(), target);
     let err = m.up().await.unwrap_err();

@@ -110,30 +110,33 @@ impl MigrationTarget for PostgresTarget {
     }
 
     async fn connect(&self) -> Result<Box<dyn TargetSession>, TargetError> {
-        let mut conn =
-            match tokio::time::timeout(self.connect_timeout, PgConnection::connect_with(&self.options))
-                .await
-            {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    let mut err = classify_sqlx(e, Dialect::Postgres);
-                    if err.kind == TargetErrorKind::Query && err.code.is_none() {
-                        err.kind = TargetErrorKind::Connect;
-                    }
-                    return Err(err);
+        let mut conn = match tokio::time::timeout(
+            self.connect_timeout,
+            PgConnection::connect_with(&self.options),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                let mut err = classify_sqlx(e, Dialect::Postgres);
+                if err.kind == TargetErrorKind::Query && err.code.is_none() {
+                    err.kind = TargetErrorKind::Connect;
                 }
-                Err(_) => {
-                    return Err(TargetError::new(
-                        TargetErrorKind::Connect,
-                        None,
-                        format!("no connection within {:?}", self.connect_timeout),
-                    ));
-                }
-            };
+                return Err(err);
+            }
+            Err(_) => {
+                return Err(TargetError::new(
+                    TargetErrorKind::Connect,
+                    None,
+                    format!("no connection within {:?}", self.connect_timeout),
+                ));
+            }
+        };
         // PostgreSQL 14+: notice a vanished client even mid-query, so a cancelled or crashed runner's
         // session (and its lock) ends promptly instead of after its statement finishes. Older servers lack
         // the setting; that is not an error.
-        let _ = sqlx::Executor::execute(&mut conn, "SET client_connection_check_interval = 1000").await;
+        let _ =
+            sqlx::Executor::execute(&mut conn, "SET client_connection_check_interval = 1000").await;
         let row = sqlx::query("SELECT current_database(), current_schema()")
             .fetch_one(&mut conn)
             .await
@@ -264,7 +267,8 @@ mod tests {
 
     #[test]
     fn debug_hides_the_password() {
-        let t = PostgresTarget::from_url("postgres://app:hunter2-secret@db.internal:5433/prod").unwrap();
+        let t = PostgresTarget::from_url("postgres://app:hunter2-secret@db.internal:5433/prod")
+            .unwrap();
         let shown = format!("{t:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("db.internal"));

@@ -71,7 +71,9 @@ impl Fx {
     /// A migrator over the folder as it is now, with fast lock polling.
     pub fn migrator(&self) -> Migrator {
         let m = match &self.db {
-            Db::Pg(db, _) => Migrator::new(self.source(), PostgresTarget::from_url(db.url()).unwrap()),
+            Db::Pg(db, _) => {
+                Migrator::new(self.source(), PostgresTarget::from_url(db.url()).unwrap())
+            }
             Db::Sqlite(path, _) => Migrator::new(self.source(), SqliteTarget::new(path).unwrap()),
         };
         m.with_lock_poll(Duration::from_millis(10))
