@@ -1,5 +1,8 @@
 //! # runway
 //!
-//! The deployment runbook as code. This facade re-exports the capability crates.
+//! The deployment runbook as code. This facade re-exports the capability crates and composes them.
 pub use runway_core as core;
 pub use runway_sim as sim;
+
+pub mod diagnose;
+pub mod preflight;

@@ -1,0 +1,1 @@
+//! The runbook emergency procedures as checks.

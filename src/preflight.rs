@@ -1,0 +1,1 @@
+//! The pre-deployment checklist as checks.
