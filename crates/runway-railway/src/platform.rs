@@ -158,7 +158,7 @@ impl RailwayClient {
             )
             .await?;
         let mut list = wire::decode_deployments(&data).map_err(|e| e.into_error(op))?;
-        list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        list.sort_by_key(|d| std::cmp::Reverse(d.created_at));
         Ok(list)
     }
 

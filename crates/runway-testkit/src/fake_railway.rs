@@ -308,7 +308,7 @@ impl World {
             .iter()
             .filter(|d| d.env == env && d.svc == svc)
             .collect();
-        v.sort_by(|a, b| b.seq.cmp(&a.seq));
+        v.sort_by_key(|d| std::cmp::Reverse(d.seq));
         v
     }
 
@@ -606,9 +606,37 @@ fn with_limits(mut resp: Response, limit: u64, remaining: u64, reset: Duration) 
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let fault = {
+    let auth_header = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let project_header = headers
+        .get("project-access-token")
+        .and_then(|v| v.to_str().ok());
+    let auth_kind = if project_header.is_some() {
+        "project"
+    } else if auth_header.is_some() {
+        "bearer"
+    } else {
+        "none"
+    };
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let variables = parsed
+        .as_ref()
+        .and_then(|v| v.get("variables"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    // Record on arrival, so requests the client gave up on are still counted.
+    let (fault, index) = {
         let mut w = shared.world.lock().unwrap_or_else(|p| p.into_inner());
-        w.faults.pop_front()
+        w.requests.push(RecordedRequest {
+            operation: parsed
+                .as_ref()
+                .and_then(|v| v.get("query"))
+                .and_then(Value::as_str)
+                .and_then(op_name),
+            auth: auth_kind,
+            valid: false,
+            variables: variables.clone(),
+        });
+        (w.faults.pop_front(), w.requests.len() - 1)
     };
     if let Some(Fault::Delay(d)) = &fault {
         tokio::time::sleep(*d).await;
@@ -628,38 +656,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     }
     let remaining = limit.saturating_sub(w.window_used);
 
-    let auth_header = headers.get("authorization").and_then(|v| v.to_str().ok());
-    let project_header = headers
-        .get("project-access-token")
-        .and_then(|v| v.to_str().ok());
-    let auth_kind = if project_header.is_some() {
-        "project"
-    } else if auth_header.is_some() {
-        "bearer"
-    } else {
-        "none"
-    };
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    let operation = parsed
-        .as_ref()
-        .and_then(|v| v.get("query"))
-        .and_then(Value::as_str)
-        .and_then(|q| op_name(q));
-    let variables = parsed
-        .as_ref()
-        .and_then(|v| v.get("variables"))
-        .cloned()
-        .unwrap_or(Value::Null);
-
-    let mut record = RecordedRequest {
-        operation: operation.clone(),
-        auth: auth_kind,
-        valid: false,
-        variables: variables.clone(),
-    };
-
     if exhausted {
-        w.requests.push(record);
         let resp = (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", reset.as_secs().max(1).to_string())],
@@ -671,7 +668,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 
     match fault {
         Some(Fault::RateLimited { retry_after }) => {
-            w.requests.push(record);
             let resp = (
                 StatusCode::TOO_MANY_REQUESTS,
                 [("retry-after", retry_after.as_secs().to_string())],
@@ -681,7 +677,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             return with_limits(resp, limit, 0, retry_after);
         }
         Some(Fault::Status(code)) => {
-            w.requests.push(record);
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
             return with_limits(
                 (status, "upstream error").into_response(),
@@ -691,7 +686,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             );
         }
         Some(Fault::GraphqlError(m)) => {
-            w.requests.push(record);
             return with_limits(
                 axum::Json(gql_errors([m])).into_response(),
                 limit,
@@ -700,7 +694,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             );
         }
         Some(Fault::MalformedBody) => {
-            w.requests.push(record);
             return with_limits(
                 (
                     [("content-type", "application/json")],
@@ -713,7 +706,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             );
         }
         Some(Fault::WrongShape) => {
-            w.requests.push(record);
             return with_limits(
                 axum::Json(json!({"data": {"unexpected": 1}})).into_response(),
                 limit,
@@ -725,7 +717,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     }
 
     let Some(parsed) = parsed else {
-        w.requests.push(record);
         return with_limits(
             (
                 StatusCode::BAD_REQUEST,
@@ -738,7 +729,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         );
     };
     let Some(query) = parsed.get("query").and_then(Value::as_str) else {
-        w.requests.push(record);
         return with_limits(
             (
                 StatusCode::BAD_REQUEST,
@@ -755,7 +745,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let auth = match (project_header, auth_header) {
         (Some(t), _) if t == PROJECT_TOKEN => Some(Auth::Project),
         (Some(_), _) => {
-            w.requests.push(record);
             return with_limits(
                 axum::Json(gql_errors(["Project Token not found".to_owned()])).into_response(),
                 limit,
@@ -767,7 +756,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         _ => None,
     };
     let Some(auth) = auth else {
-        w.requests.push(record);
         return with_limits(
             axum::Json(gql_errors(["Not Authorized".to_owned()])).into_response(),
             limit,
@@ -779,7 +767,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let doc = match validate_document(query) {
         Ok(doc) => doc,
         Err(messages) => {
-            w.requests.push(record);
             return with_limits(
                 axum::Json(gql_errors(messages)).into_response(),
                 limit,
@@ -788,12 +775,13 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             );
         }
     };
-    record.valid = true;
+    if let Some(r) = w.requests.get_mut(index) {
+        r.valid = true;
+    }
     let op_name_req = parsed.get("operationName").and_then(Value::as_str);
     let operation = match doc.operations.get(op_name_req) {
         Ok(op) => op,
         Err(e) => {
-            w.requests.push(record);
             return with_limits(
                 axum::Json(gql_errors([e.to_graphql_error(&doc.sources).message])).into_response(),
                 limit,
@@ -810,7 +798,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         match apollo_compiler::request::coerce_variable_values(schema(), operation, &raw_vars) {
             Ok(c) => c,
             Err(e) => {
-                w.requests.push(record);
                 let msg = e.to_graphql_error(&doc.sources).message;
                 return with_limits(
                     axum::Json(gql_errors([msg])).into_response(),
@@ -820,7 +807,6 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
                 );
             }
         };
-    w.requests.push(record);
     let root_type = match operation.operation_type {
         apollo_compiler::executable::OperationType::Query => "Query",
         apollo_compiler::executable::OperationType::Mutation => "Mutation",
@@ -1006,7 +992,7 @@ impl RootResolver for Resolver<'_, '_> {
                             .is_none_or(|set| set.iter().any(|s| s == w.status(d, now).0))
                     })
                     .collect();
-                deps.sort_by(|a, b| b.seq.cmp(&a.seq));
+                deps.sort_by_key(|d| std::cmp::Reverse(d.seq));
                 let edges: Vec<Value> = deps
                     .into_iter()
                     .take(first)
