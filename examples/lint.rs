@@ -15,7 +15,7 @@ use clap::Parser;
 use runway_migrate::lint::{
     render_json, render_sarif, render_text, LintContext, Linter, MigrationSet, Rehearsal,
 };
-use secrecy::SecretString;
+use runway_core::secrecy::SecretString;
 
 #[derive(Parser, Debug)]
 #[command(about = "Migration safety linter (PostgreSQL)")]

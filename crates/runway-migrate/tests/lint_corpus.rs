@@ -28,7 +28,11 @@ fn expected(case: &Path, rule: RuleId) -> BTreeSet<(String, u32)> {
     for entry in std::fs::read_dir(case).expect("case dir") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("read");
-        let name = path.file_name().and_then(|f| f.to_str()).expect("name").to_string();
+        let name = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .expect("name")
+            .to_string();
         for (i, line) in text.lines().enumerate() {
             if line.contains(&marker) {
                 out.insert((name.clone(), u32::try_from(i + 1).expect("line")));
@@ -39,7 +43,11 @@ fn expected(case: &Path, rule: RuleId) -> BTreeSet<(String, u32)> {
 }
 
 fn file_name(path: &str) -> String {
-    Path::new(path).file_name().and_then(|f| f.to_str()).expect("name").to_string()
+    Path::new(path)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .expect("name")
+        .to_string()
 }
 
 #[test]
@@ -49,9 +57,20 @@ fn every_rule_has_a_positive_and_a_negative_case() {
         let dir = root.join(rule.as_str());
         assert!(dir.is_dir(), "no corpus folder for {rule}");
         let cases = dirs(&dir);
-        let name = |c: &PathBuf| c.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_string();
-        assert!(cases.iter().any(|c| name(c).starts_with("pos-")), "{rule}: no positive case");
-        assert!(cases.iter().any(|c| name(c).starts_with("neg-")), "{rule}: no negative case");
+        let name = |c: &PathBuf| {
+            c.file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            cases.iter().any(|c| name(c).starts_with("pos-")),
+            "{rule}: no positive case"
+        );
+        assert!(
+            cases.iter().any(|c| name(c).starts_with("neg-")),
+            "{rule}: no negative case"
+        );
     }
 }
 
@@ -67,17 +86,34 @@ fn corpus_findings_match_expectations() {
             .parse()
             .expect("corpus folder named after a rule id");
         for case in dirs(&rule_dir) {
-            let case_name = case.file_name().and_then(|f| f.to_str()).expect("name").to_string();
+            let case_name = case
+                .file_name()
+                .and_then(|f| f.to_str())
+                .expect("name")
+                .to_string();
             let set = MigrationSet::load(&[&case]).expect("load case");
             let report = linter.lint_set(&set);
-            let got: BTreeSet<(String, u32)> = report.of_rule(rule).map(|f| (file_name(&f.file), f.line)).collect();
+            let got: BTreeSet<(String, u32)> = report
+                .of_rule(rule)
+                .map(|f| (file_name(&f.file), f.line))
+                .collect();
             let want = expected(&case, rule);
             if case_name.starts_with("pos-") {
-                assert!(!want.is_empty(), "{rule}/{case_name}: a positive case needs `expect:` markers");
+                assert!(
+                    !want.is_empty(),
+                    "{rule}/{case_name}: a positive case needs `expect:` markers"
+                );
             } else {
-                assert!(want.is_empty(), "{rule}/{case_name}: a negative case has `expect:` markers");
+                assert!(
+                    want.is_empty(),
+                    "{rule}/{case_name}: a negative case has `expect:` markers"
+                );
             }
-            assert_eq!(got, want, "{rule}/{case_name}: findings\n{:#?}", report.findings);
+            assert_eq!(
+                got, want,
+                "{rule}/{case_name}: findings\n{:#?}",
+                report.findings
+            );
             for f in report.of_rule(rule) {
                 assert!(f.column >= 1 && !f.message.is_empty() && !f.alternative.is_empty());
             }

@@ -58,7 +58,11 @@ const TABLES_SQL: &str = "SELECT n.nspname, c.relname, c.reltuples::float8, c.re
 
 fn norm_version(v: &str) -> String {
     let t = v.trim().trim_start_matches('0');
-    if t.is_empty() { "0".into() } else { t.to_string() }
+    if t.is_empty() {
+        "0".into()
+    } else {
+        t.to_string()
+    }
 }
 
 impl LintContext {
@@ -71,7 +75,10 @@ impl LintContext {
     #[must_use]
     pub fn with_table(mut self, name: impl Into<String>, estimate: TableEstimate) -> Self {
         let name = name.into();
-        let name = name.strip_prefix("public.").map(str::to_string).unwrap_or(name);
+        let name = name
+            .strip_prefix("public.")
+            .map(str::to_string)
+            .unwrap_or(name);
         self.tables.insert(name, estimate);
         self
     }
@@ -83,7 +90,12 @@ impl LintContext {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.applied = Some(versions.into_iter().map(|v| norm_version(&v.into())).collect());
+        self.applied = Some(
+            versions
+                .into_iter()
+                .map(|v| norm_version(&v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -92,7 +104,10 @@ impl LintContext {
     ///
     /// # Errors
     /// [`LintError::Database`] when the database cannot be reached or queried.
-    pub async fn from_database(url: &SecretString, history_table: Option<&str>) -> Result<Self, LintError> {
+    pub async fn from_database(
+        url: &SecretString,
+        history_table: Option<&str>,
+    ) -> Result<Self, LintError> {
         let db = |step: &str| {
             let step = step.to_string();
             move |source| LintError::Database { step, source }
@@ -106,7 +121,11 @@ impl LintContext {
             .map_err(db("read table estimates"))?;
         let mut ctx = LintContext::new();
         for (schema, table, rows, pages) in rows {
-            let name = if schema == "public" { table } else { format!("{schema}.{table}") };
+            let name = if schema == "public" {
+                table
+            } else {
+                format!("{schema}.{table}")
+            };
             ctx.tables.insert(name, TableEstimate::new(rows, pages));
         }
         if let Some(history) = history_table {
@@ -145,6 +164,8 @@ impl LintContext {
 
     /// Whether `version` is applied: `None` when the context does not know.
     pub fn is_applied(&self, version: &str) -> Option<bool> {
-        self.applied.as_ref().map(|a| a.contains(&norm_version(version)))
+        self.applied
+            .as_ref()
+            .map(|a| a.contains(&norm_version(version)))
     }
 }

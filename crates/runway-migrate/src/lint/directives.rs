@@ -53,7 +53,10 @@ pub(crate) struct Directives {
 /// Parse `rule-a, rule-b: reason`.
 fn parse_allow(rest: &str) -> Result<Vec<RuleId>, String> {
     let Some((rules, reason)) = rest.split_once(':') else {
-        return Err("a suppression needs a reason: `-- runway-lint:allow <rule-id>: <why this is safe>`".into());
+        return Err(
+            "a suppression needs a reason: `-- runway-lint:allow <rule-id>: <why this is safe>`"
+                .into(),
+        );
     };
     if reason.trim().is_empty() {
         return Err("the suppression's reason is empty: say why this is safe".into());
@@ -72,7 +75,10 @@ fn parse_allow(rest: &str) -> Result<Vec<RuleId>, String> {
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    if s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
         Some(&s[prefix.len()..])
     } else {
         None
@@ -92,15 +98,22 @@ pub(crate) fn scan(parsed: &ParsedSql, _sql: &str) -> Directives {
             runner_items(items, &mut d);
             continue;
         }
-        let Some(rest) = strip_prefix_ci(body, "runway-lint:") else { continue };
+        let Some(rest) = strip_prefix_ci(body, "runway-lint:") else {
+            continue;
+        };
         let rest = rest.trim_start();
-        let word_end = rest.find(|ch: char| ch.is_whitespace()).unwrap_or(rest.len());
+        let word_end = rest
+            .find(|ch: char| ch.is_whitespace())
+            .unwrap_or(rest.len());
         let (word, args) = (&rest[..word_end], rest[word_end..].trim());
         match word.to_ascii_lowercase().as_str() {
             "requires-backup" => d.requires_backup = true,
             "deprecated" => {
                 let mut parts = args.split_whitespace();
-                match (parts.next().map(str::to_ascii_lowercase).as_deref(), parts.next()) {
+                match (
+                    parts.next().map(str::to_ascii_lowercase).as_deref(),
+                    parts.next(),
+                ) {
                     (Some("table" | "column"), Some(name)) => {
                         let name = name.trim_end_matches([':', ',', ';']);
                         let name = name.strip_prefix("public.").unwrap_or(name);
@@ -139,7 +152,10 @@ pub(crate) fn scan(parsed: &ParsedSql, _sql: &str) -> Directives {
 
 /// The runner's `-- runway:` items; unknown ones are the runner's to reject.
 fn runner_items(items: &str, d: &mut Directives) {
-    for item in items.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
+    for item in items
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
         let (name, value) = match item.split_once('=') {
             Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (item, None),
@@ -162,7 +178,10 @@ fn target_statement(parsed: &ParsedSql, offset: usize) -> Option<usize> {
     let line = parsed.lines.line_of(offset);
     let mut next = None;
     for (i, s) in parsed.statements.iter().enumerate() {
-        if s.start < offset && parsed.lines.line_of(s.start) <= line && line <= parsed.lines.line_of(s.end) {
+        if s.start < offset
+            && parsed.lines.line_of(s.start) <= line
+            && line <= parsed.lines.line_of(s.end)
+        {
             return Some(i);
         }
         if s.start > offset && next.is_none() {
@@ -219,8 +238,18 @@ pub(crate) fn apply_suppressions(
         });
     }
     if !opts.disabled.contains(&RuleId::UnusedSuppression) {
-        let unused_line = d.line.iter().zip(&line_used).filter(|(_, u)| !**u).map(|(s, _)| (s.offset, &s.rules));
-        let unused_file = d.file.iter().zip(&file_used).filter(|(_, u)| !**u).map(|(s, _)| (s.offset, &s.rules));
+        let unused_line = d
+            .line
+            .iter()
+            .zip(&line_used)
+            .filter(|(_, u)| !**u)
+            .map(|(s, _)| (s.offset, &s.rules));
+        let unused_file = d
+            .file
+            .iter()
+            .zip(&file_used)
+            .filter(|(_, u)| !**u)
+            .map(|(s, _)| (s.offset, &s.rules));
         for (at, rules) in unused_line.chain(unused_file) {
             let names: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
             kept.push(RawFinding {
@@ -228,7 +257,10 @@ pub(crate) fn apply_suppressions(
                 severity: RuleId::UnusedSuppression.default_severity(),
                 offset: at,
                 statement: None,
-                message: format!("this suppression of `{}` matches no finding", names.join("`, `")),
+                message: format!(
+                    "this suppression of `{}` matches no finding",
+                    names.join("`, `")
+                ),
                 alternative: "remove the comment".into(),
                 table: None,
             });

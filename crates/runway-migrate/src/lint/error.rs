@@ -81,7 +81,9 @@ impl LintError {
     /// The runway-wide classification.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            LintError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            LintError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
             LintError::Io { .. } => ErrorKind::Provider,
             LintError::InvalidMigrationName { .. }
             | LintError::MissingUpFile { .. }
@@ -90,7 +92,9 @@ impl LintError {
             | LintError::InvalidConfig { .. }
             | LintError::MigrationFailed { .. } => ErrorKind::InvalidInput,
             LintError::Database { source, .. } => match source {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => ErrorKind::Unavailable,
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                    ErrorKind::Unavailable
+                }
                 _ => ErrorKind::Provider,
             },
             LintError::Tool { .. } => ErrorKind::Provider,

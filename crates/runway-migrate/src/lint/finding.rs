@@ -186,7 +186,13 @@ impl fmt::Display for Finding {
         write!(
             f,
             "{}:{}:{}: {}[{}] {}\n  safe alternative: {}",
-            self.file, self.line, self.column, self.severity, self.rule, self.message, self.alternative
+            self.file,
+            self.line,
+            self.column,
+            self.severity,
+            self.rule,
+            self.message,
+            self.alternative
         )
     }
 }
@@ -238,7 +244,12 @@ impl Report {
 
     pub(crate) fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (a.file.as_str(), a.line, a.column, a.rule).cmp(&(b.file.as_str(), b.line, b.column, b.rule))
+            (a.file.as_str(), a.line, a.column, a.rule).cmp(&(
+                b.file.as_str(),
+                b.line,
+                b.column,
+                b.rule,
+            ))
         });
     }
 }

@@ -55,7 +55,7 @@ pub use parse::Position;
 pub use rehearse::{
     LockTaken, Rehearsal, RehearsalBuilder, RehearsalReport, RehearsedMigration, StepTiming,
 };
-pub use source::{parse_migration_name, DownFile, Migration, MigrationName, MigrationSet};
+pub use source::{DownFile, Migration, MigrationName, MigrationSet, parse_migration_name};
 
 use rules::{Deprecations, RuleOptions};
 
@@ -131,7 +131,9 @@ impl LinterBuilder {
         let large_table_rows = self.large_table_rows.unwrap_or(DEFAULT_LARGE_TABLE_ROWS);
         if !large_table_rows.is_finite() || large_table_rows < 0.0 {
             return Err(LintError::InvalidConfig {
-                message: format!("large table threshold must be a non-negative number, got {large_table_rows}"),
+                message: format!(
+                    "large table threshold must be a non-negative number, got {large_table_rows}"
+                ),
             });
         }
         Ok(Linter {
@@ -153,7 +155,8 @@ impl Linter {
 
     /// Lint one loose SQL file: all statement rules, no downgrade check, no deprecation history.
     pub fn lint_sql(&self, file: &str, sql: &str) -> Report {
-        let (findings, mut report, _, _) = rules::lint_one(file, sql, None, &Deprecations::new(), &self.opts);
+        let (findings, mut report, _, _) =
+            rules::lint_one(file, sql, None, &Deprecations::new(), &self.opts);
         report.findings = findings;
         self.adjust(&mut report, &HashSet::new());
         report.sort();
@@ -189,14 +192,18 @@ impl Linter {
         let Some(ctx) = &self.context else { return };
         let large = self.large_table_rows;
         report.findings.retain_mut(|f| {
-            let Some(table) = f.table.clone() else { return true };
+            let Some(table) = f.table.clone() else {
+                return true;
+            };
             match ctx.estimate(&table) {
                 None => !(ctx.has_tables() && created_by_set.contains(&table)),
                 Some(est) => {
-                    let sensitive = f.rule.size_sensitive() || f.rule == RuleId::DestructiveWithoutBackup;
+                    let sensitive =
+                        f.rule.size_sensitive() || f.rule == RuleId::DestructiveWithoutBackup;
                     if est.is_empty() && f.rule.size_sensitive() {
                         f.severity = Severity::Info;
-                        f.message.push_str(" (the table is empty, so this is brief)");
+                        f.message
+                            .push_str(" (the table is empty, so this is brief)");
                     } else if sensitive && est.rows >= large {
                         f.severity = f.severity.raised();
                         f.message.push_str(&format!(

@@ -1,6 +1,6 @@
 //! Output formats: human text, JSON, and SARIF 2.1.0 (for code-scanning UIs).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::finding::{Report, RuleId, Severity};
 

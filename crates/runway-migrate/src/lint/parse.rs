@@ -3,8 +3,8 @@
 //! Parsing is done by libpg_query (the PostgreSQL server's own grammar) through the `pg_query` crate.
 //! Comments are not part of the parse tree, so they come from the same library's scanner.
 
-use pg_query::protobuf::{self, Token};
 use pg_query::NodeEnum;
+use pg_query::protobuf::{self, Token};
 
 /// A 1-based line and column (columns count Unicode code points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -100,6 +100,16 @@ pub(crate) fn parse(sql: &str) -> ParsedSql {
             lines,
         };
     }
+    // pg_query's scanner builds a slice from a null pointer when there are no tokens at all (an empty or
+    // whitespace-only text, where PostgreSQL's whitespace is a subset of Rust's), so never call it then.
+    if sql.trim().is_empty() {
+        return ParsedSql {
+            statements: Vec::new(),
+            comments: Vec::new(),
+            syntax_error: None,
+            lines,
+        };
+    }
     let tokens = pg_query::scan_tokens(sql).unwrap_or_default();
     let mut comments = Vec::new();
     let mut code_starts = Vec::with_capacity(tokens.len());
@@ -133,18 +143,21 @@ pub(crate) fn parse(sql: &str) -> ParsedSql {
             lines,
         },
         Err(err) => {
-            // Find the failing statement: split with the scanner and parse piece by piece.
+            // Find the failing statement: split at top-level semicolons and parse piece by piece.
             let mut statements = Vec::new();
-            let mut syntax_error = Some((0, error_message(&err)));
-            if let Ok(pieces) = pg_query::split_with_scanner(sql) {
-                for piece in pieces {
-                    let base = piece.as_ptr() as usize - sql.as_ptr() as usize;
-                    match pg_query::parse(piece, 0) {
-                        Ok(r) => statements.extend(collect(&r.protobuf.stmts, sql, base, &first_code)),
-                        Err(e) => {
-                            syntax_error = Some((first_code(base), error_message(&e)));
-                            break;
-                        }
+            let mut syntax_error = Some((
+                code_starts.first().copied().unwrap_or(0),
+                error_message(&err),
+            ));
+            for (from, to) in pieces(&tokens, sql.len()) {
+                let Some(piece) = sql.get(from..to) else {
+                    break;
+                };
+                match pg_query::parse(piece, 0) {
+                    Ok(r) => statements.extend(collect(&r.protobuf.stmts, sql, from, &first_code)),
+                    Err(e) => {
+                        syntax_error = Some((first_code(from), error_message(&e)));
+                        break;
                     }
                 }
             }
@@ -156,6 +169,30 @@ pub(crate) fn parse(sql: &str) -> ParsedSql {
             }
         }
     }
+}
+
+/// Byte ranges of the statements, split at semicolons outside parentheses (used only to locate a syntax
+/// error; the scanner keeps quoted strings, dollar-quoted bodies and comments as single tokens).
+fn pieces(tokens: &[protobuf::ScanToken], len: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut from = 0usize;
+    for t in tokens {
+        if t.token == Token::Ascii40 as i32 {
+            depth += 1;
+        } else if t.token == Token::Ascii41 as i32 {
+            depth -= 1;
+        } else if t.token == Token::Ascii59 as i32 && depth <= 0 {
+            let end = usize::try_from(t.end).unwrap_or(len).min(len);
+            out.push((from, end));
+            from = end;
+            depth = 0;
+        }
+    }
+    if from < len {
+        out.push((from, len));
+    }
+    out
 }
 
 fn error_message(err: &pg_query::Error) -> String {
@@ -212,11 +249,25 @@ mod tests {
         let sql = "-- runway:no-transaction\nSELECT 1;\n/* c */ SELECT 2;";
         let p = parse(sql);
         assert_eq!(p.statements.len(), 2);
-        assert_eq!(&sql[p.statements[0].start..p.statements[0].start + 6], "SELECT");
-        assert_eq!(&sql[p.statements[1].start..p.statements[1].start + 6], "SELECT");
+        assert_eq!(
+            &sql[p.statements[0].start..p.statements[0].start + 6],
+            "SELECT"
+        );
+        assert_eq!(
+            &sql[p.statements[1].start..p.statements[1].start + 6],
+            "SELECT"
+        );
         assert_eq!(p.comments.len(), 2);
         assert_eq!(p.comments[0].body, "runway:no-transaction");
         assert_eq!(p.comments[1].body, "c");
+    }
+
+    #[test]
+    fn empty_and_whitespace_texts_parse_to_nothing() {
+        for sql in ["", " \n\t\r\x0b\x0c ", "\u{a0}"] {
+            let p = parse(sql);
+            assert!(p.statements.is_empty() && p.syntax_error.is_none());
+        }
     }
 
     #[test]

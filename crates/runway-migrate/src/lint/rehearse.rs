@@ -20,10 +20,10 @@ use serde::Serialize;
 use sqlx::{Connection, PgConnection};
 use tokio::io::AsyncReadExt;
 
+use super::LintError;
 use super::directives;
 use super::parse;
 use super::source::Migration;
-use super::LintError;
 
 /// A lock a migration held on a relation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -81,12 +81,15 @@ pub struct RehearsalReport {
     pub clone_duration: Duration,
     /// One entry per migration, in order.
     pub migrations: Vec<RehearsedMigration>,
+    /// Why the rehearsal stopped before the last migration (a downgrade, or the up after it, failed, so
+    /// the copy is no longer in the state the next migration expects).
+    pub stopped: Option<String>,
 }
 
 impl RehearsalReport {
-    /// `true` when every migration's downgrade round-trips.
+    /// `true` when every migration was rehearsed and its downgrade round-trips.
     pub fn round_trips(&self) -> bool {
-        self.migrations.iter().all(|m| m.round_trips)
+        self.stopped.is_none() && self.migrations.iter().all(|m| m.round_trips)
     }
 
     /// Human-readable summary: one line per migration with durations and heavy locks.
@@ -121,6 +124,9 @@ impl RehearsalReport {
             for p in &m.problems {
                 out.push_str(&format!("    problem: {p}\n"));
             }
+        }
+        if let Some(why) = &self.stopped {
+            out.push_str(&format!("stopped: {why}\n"));
         }
         out
     }
@@ -191,7 +197,9 @@ impl RehearsalBuilder {
     /// [`LintError::InvalidConfig`] when the URL is not a `postgres://` URL with a database name, or the scratch
     /// name is not a plain identifier.
     pub fn build(self) -> Result<Rehearsal, LintError> {
-        let bad = |m: &str| LintError::InvalidConfig { message: m.to_string() };
+        let bad = |m: &str| LintError::InvalidConfig {
+            message: m.to_string(),
+        };
         let mut source = url::Url::parse(self.source.expose_secret())
             .map_err(|_| bad("the source database URL does not parse"))?;
         if !matches!(source.scheme(), "postgres" | "postgresql") {
@@ -206,8 +214,13 @@ impl RehearsalBuilder {
         });
         let _ = source.set_password(None);
         if let Some(n) = &self.scratch_name {
-            if n.is_empty() || n.len() > 63 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(bad("the scratch database name must be 1-63 letters, digits or underscores"));
+            if n.is_empty()
+                || n.len() > 63
+                || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(bad(
+                    "the scratch database name must be 1-63 letters, digits or underscores",
+                ));
             }
         }
         if self.sample_interval.is_zero() {
@@ -266,7 +279,11 @@ fn pg_bin(dir: Option<&PathBuf>, name: &str) -> Result<PathBuf, LintError> {
         return Ok(p);
     }
     std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()))
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
         .ok_or_else(|| LintError::Tool {
             tool: name.to_string(),
             message: "not found (install the PostgreSQL client tools)".into(),
@@ -319,7 +336,10 @@ impl Rehearsal {
         if let Some(p) = &self.password {
             c.env("PGPASSWORD", p.expose_secret());
         }
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         c
     }
 
@@ -352,9 +372,11 @@ impl Rehearsal {
             .map_err(db_err("create the scratch database"))?;
         let result = self.rehearse(&source_db, &scratch, pending).await;
         if !self.keep {
-            let dropped = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{scratch}\" WITH (FORCE)"))
-                .execute(&mut admin)
-                .await;
+            let dropped = sqlx::raw_sql(&format!(
+                "DROP DATABASE IF EXISTS \"{scratch}\" WITH (FORCE)"
+            ))
+            .execute(&mut admin)
+            .await;
             if let Err(e) = dropped {
                 tracing::warn!(database = %scratch, error = %e, "could not drop the scratch database");
             }
@@ -378,6 +400,7 @@ impl Rehearsal {
             .map_err(db_err("connect to the scratch database"))?;
         let mut migrations = Vec::with_capacity(pending.len());
         let mut before = self.schema(scratch).await?;
+        let mut stopped = None;
         for m in pending {
             let parsed = parse::parse(&m.sql);
             let no_tx = directives::scan(&parsed, &m.sql).no_transaction;
@@ -385,24 +408,46 @@ impl Rehearsal {
             let after = self.schema(scratch).await?;
             let mut problems = Vec::new();
             let (mut down, mut reapply) = (None, None);
-            match &m.down {
-                None => problems.push("no downgrade".to_string()),
-                Some(d) => {
-                    let dparsed = parse::parse(&d.sql);
-                    let d_no_tx = directives::scan(&dparsed, &d.sql).no_transaction;
-                    let (t, _) = self.apply(&mut conn, &url, m, &d.sql, d_no_tx, "down").await?;
-                    down = Some(t);
-                    let reverted = self.schema(scratch).await?;
-                    if let Some(diff) = first_difference(&before, &reverted) {
-                        problems.push(format!("down does not restore the previous schema: {diff}"));
+            if let Some(d) = &m.down {
+                let dparsed = parse::parse(&d.sql);
+                let d_no_tx = directives::scan(&dparsed, &d.sql).no_transaction;
+                match self
+                    .apply(&mut conn, &url, m, &d.sql, d_no_tx, "down")
+                    .await
+                {
+                    Ok((t, _)) => {
+                        down = Some(t);
+                        let reverted = self.schema(scratch).await?;
+                        if let Some(diff) = first_difference(&before, &reverted) {
+                            problems
+                                .push(format!("down does not restore the previous schema: {diff}"));
+                        }
+                        match self.apply(&mut conn, &url, m, &m.sql, no_tx, "re-up").await {
+                            Ok((t, _)) => {
+                                reapply = Some(t);
+                                let again = self.schema(scratch).await?;
+                                if let Some(diff) = first_difference(&after, &again) {
+                                    problems.push(format!(
+                                        "up after down gives a different schema: {diff}"
+                                    ));
+                                }
+                            }
+                            Err(e) => {
+                                problems.push(format!("up after down fails: {e}"));
+                                stopped = Some(format!(
+                                    "migration {} does not apply again after its downgrade",
+                                    m.version
+                                ));
+                            }
+                        }
                     }
-                    let (t, _) = self.apply(&mut conn, &url, m, &m.sql, no_tx, "re-up").await?;
-                    reapply = Some(t);
-                    let again = self.schema(scratch).await?;
-                    if let Some(diff) = first_difference(&after, &again) {
-                        problems.push(format!("up after down gives a different schema: {diff}"));
+                    Err(e) => {
+                        problems.push(format!("the downgrade fails: {e}"));
+                        stopped = Some(format!("the downgrade of migration {} fails", m.version));
                     }
                 }
+            } else {
+                problems.push("no downgrade".to_string());
             }
             migrations.push(RehearsedMigration {
                 version: m.version.clone(),
@@ -416,23 +461,31 @@ impl Rehearsal {
                 problems,
             });
             before = after;
+            if stopped.is_some() {
+                break;
+            }
         }
         let _ = conn.close().await;
         Ok(RehearsalReport {
             scratch_database: scratch.to_string(),
             clone_duration,
             migrations,
+            stopped,
         })
     }
 
     async fn clone_into(&self, source_db: &str, scratch: &str) -> Result<(), LintError> {
         let mut dump = self.command(pg_bin(self.bin_dir.as_ref(), "pg_dump")?);
-        dump.arg("--format=custom").arg("--no-owner").arg("--no-privileges");
+        dump.arg("--format=custom")
+            .arg("--no-owner")
+            .arg("--no-privileges");
         if !self.with_data {
             dump.arg("--schema-only");
         }
         dump.arg(format!("--dbname={}", self.url_for(source_db)));
-        let mut dump = dump.spawn().map_err(|e| tool_err("pg_dump", e.to_string()))?;
+        let mut dump = dump
+            .spawn()
+            .map_err(|e| tool_err("pg_dump", e.to_string()))?;
         let dump_out: Stdio = dump
             .stdout
             .take()
@@ -445,23 +498,35 @@ impl Rehearsal {
             .arg("--exit-on-error")
             .arg(format!("--dbname={}", self.url_for(scratch)))
             .stdin(dump_out);
-        let restore = restore.spawn().map_err(|e| tool_err("pg_restore", e.to_string()))?;
+        let restore = restore
+            .spawn()
+            .map_err(|e| tool_err("pg_restore", e.to_string()))?;
         let mut dump_err = String::new();
         if let Some(mut e) = dump.stderr.take() {
             let _ = e.read_to_string(&mut dump_err).await;
         }
-        let dump_status = dump.wait().await.map_err(|e| tool_err("pg_dump", e.to_string()))?;
+        let dump_status = dump
+            .wait()
+            .await
+            .map_err(|e| tool_err("pg_dump", e.to_string()))?;
         let restored = restore
             .wait_with_output()
             .await
             .map_err(|e| tool_err("pg_restore", e.to_string()))?;
         if !dump_status.success() {
-            return Err(tool_err("pg_dump", format!("{dump_status}: {}", dump_err.trim())));
+            return Err(tool_err(
+                "pg_dump",
+                format!("{dump_status}: {}", dump_err.trim()),
+            ));
         }
         if !restored.status.success() {
             return Err(tool_err(
                 "pg_restore",
-                format!("{}: {}", restored.status, String::from_utf8_lossy(&restored.stderr).trim()),
+                format!(
+                    "{}: {}",
+                    restored.status,
+                    String::from_utf8_lossy(&restored.stderr).trim()
+                ),
             ));
         }
         Ok(())
@@ -474,11 +539,18 @@ impl Rehearsal {
             .arg("--no-owner")
             .arg("--no-privileges")
             .arg(format!("--dbname={}", self.url_for(db)));
-        let out = dump.output().await.map_err(|e| tool_err("pg_dump", e.to_string()))?;
+        let out = dump
+            .output()
+            .await
+            .map_err(|e| tool_err("pg_dump", e.to_string()))?;
         if !out.status.success() {
             return Err(tool_err(
                 "pg_dump",
-                format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
+                format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout)
@@ -521,7 +593,12 @@ impl Rehearsal {
                 .await
                 .map_err(db_err("read the backend pid"))?;
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let sampler = tokio::spawn(sample_locks(url.clone(), pid, self.sample_interval, stop_rx));
+            let sampler = tokio::spawn(sample_locks(
+                url.clone(),
+                pid,
+                self.sample_interval,
+                stop_rx,
+            ));
             let parsed = parse::parse(sql);
             let mut outcome = Ok(());
             for s in &parsed.statements {
@@ -540,7 +617,10 @@ impl Rehearsal {
             }
             outcome?;
         } else {
-            sqlx::raw_sql("BEGIN").execute(&mut *conn).await.map_err(db_err("BEGIN"))?;
+            sqlx::raw_sql("BEGIN")
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err("BEGIN"))?;
             if let Err(e) = sqlx::raw_sql(sql).execute(&mut *conn).await {
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
                 return Err(failed(e));
@@ -550,10 +630,17 @@ impl Rehearsal {
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err("read pg_locks"))?;
-            sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map_err(failed)?;
+            sqlx::raw_sql("COMMIT")
+                .execute(&mut *conn)
+                .await
+                .map_err(failed)?;
             locks = rows
                 .into_iter()
-                .map(|(relation, mode, granted)| LockTaken { relation, mode, granted })
+                .map(|(relation, mode, granted)| LockTaken {
+                    relation,
+                    mode,
+                    granted,
+                })
                 .collect();
         }
         let duration = started.elapsed();
@@ -586,7 +673,11 @@ async fn sample_locks(
             .fetch_all(&mut conn)
             .await
             .map_err(db_err("sample pg_locks"))?;
-        seen.extend(rows.into_iter().map(|(relation, mode, granted)| LockTaken { relation, mode, granted }));
+        seen.extend(rows.into_iter().map(|(relation, mode, granted)| LockTaken {
+            relation,
+            mode,
+            granted,
+        }));
         tokio::select! {
             _ = &mut stop => break,
             () = tokio::time::sleep(every) => {}
@@ -620,12 +711,17 @@ mod tests {
 
     #[test]
     fn debug_hides_password() {
-        let r = Rehearsal::builder(SecretString::from("postgres://u:s3cr%40t@localhost/app".to_string()))
-            .build()
-            .expect("build");
+        let r = Rehearsal::builder(SecretString::from(
+            "postgres://u:s3cr%40t@localhost/app".to_string(),
+        ))
+        .build()
+        .expect("build");
         let shown = format!("{r:?}");
         assert!(!shown.contains("s3cr"), "{shown}");
-        assert_eq!(r.password.as_ref().map(|p| p.expose_secret().to_string()), Some("s3cr@t".into()));
+        assert_eq!(
+            r.password.as_ref().map(|p| p.expose_secret().to_string()),
+            Some("s3cr@t".into())
+        );
         assert!(!r.conn_url("x").expose_secret().is_empty());
         assert!(matches!(
             Rehearsal::builder(SecretString::from("mysql://x/y".to_string())).build(),

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use pg_query::protobuf::{
-    self, a_const, AlterTableCmd, AlterTableType, ConstrType, Constraint, ObjectType, RangeVar,
-    TransactionStmtKind, VariableSetKind,
+    self, AlterTableCmd, AlterTableType, ConstrType, Constraint, ObjectType, RangeVar,
+    TransactionStmtKind, VariableSetKind, a_const,
 };
 use pg_query::{NodeEnum, NodeRef};
 
@@ -55,7 +55,14 @@ const VOLATILE_FUNCTIONS: &[&str] = &[
     "pg_current_xact_id",
 ];
 
-const SERIAL_TYPES: &[&str] = &["serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"];
+const SERIAL_TYPES: &[&str] = &[
+    "serial",
+    "serial2",
+    "serial4",
+    "serial8",
+    "smallserial",
+    "bigserial",
+];
 
 /// Which table a `RangeVar` names, without a `public.` prefix.
 pub(crate) fn table_key(rv: &RangeVar) -> String {
@@ -187,7 +194,9 @@ impl Pass<'_> {
                     self.explicit_tx = true;
                     self.tx_segment += 1;
                 }
-                Ok(TransactionStmtKind::TransStmtCommit | TransactionStmtKind::TransStmtRollback) => {
+                Ok(
+                    TransactionStmtKind::TransStmtCommit | TransactionStmtKind::TransStmtRollback,
+                ) => {
                     self.explicit_tx = false;
                     self.tx_segment += 1;
                 }
@@ -243,13 +252,23 @@ impl Pass<'_> {
             NodeEnum::DeleteStmt(d) if d.where_clause.is_none() => {
                 if let Some(rv) = &d.relation {
                     let table = table_key(rv);
-                    self.destructive(idx, start, Some(&table), format!("DELETE without WHERE on `{table}`"));
+                    self.destructive(
+                        idx,
+                        start,
+                        Some(&table),
+                        format!("DELETE without WHERE on `{table}`"),
+                    );
                 }
             }
             NodeEnum::UpdateStmt(u) if u.where_clause.is_none() => {
                 if let Some(rv) = &u.relation {
                     let table = table_key(rv);
-                    self.destructive(idx, start, Some(&table), format!("UPDATE without WHERE on `{table}`"));
+                    self.destructive(
+                        idx,
+                        start,
+                        Some(&table),
+                        format!("UPDATE without WHERE on `{table}`"),
+                    );
                 }
             }
             NodeEnum::LockStmt(l) => {
@@ -283,7 +302,11 @@ impl Pass<'_> {
                 }
             }
             NodeEnum::CommentStmt(c) => {
-                if c.comment.trim_start().to_ascii_lowercase().starts_with("deprecated") {
+                if c.comment
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("deprecated")
+                {
                     let key = object_key(c.object.as_deref());
                     if !key.is_empty() {
                         self.deprecated_here.insert(key);
@@ -317,7 +340,11 @@ impl Pass<'_> {
         if i.concurrent {
             self.concurrent_in_tx(idx, start, "CREATE INDEX CONCURRENTLY");
         } else if self.existing(&table) {
-            let kind = if i.unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
+            let kind = if i.unique {
+                "CREATE UNIQUE INDEX"
+            } else {
+                "CREATE INDEX"
+            };
             self.push(
                 RuleId::IndexNotConcurrent,
                 idx,
@@ -331,25 +358,36 @@ impl Pass<'_> {
         }
     }
 
-    fn alter_cmd(&mut self, idx: usize, start: usize, table: &str, is_table: bool, cmd: &AlterTableCmd) {
-        let Ok(subtype) = AlterTableType::try_from(cmd.subtype) else { return };
+    fn alter_cmd(
+        &mut self,
+        idx: usize,
+        start: usize,
+        table: &str,
+        is_table: bool,
+        cmd: &AlterTableCmd,
+    ) {
+        let Ok(subtype) = AlterTableType::try_from(cmd.subtype) else {
+            return;
+        };
         let existing = self.existing(table);
         let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
-        if is_table && !matches!(
-            subtype,
-            AlterTableType::AtValidateConstraint
-                | AlterTableType::AtSetStatistics
-                | AlterTableType::AtAttachPartition
-                | AlterTableType::AtClusterOn
-                | AlterTableType::AtSetOptions
-                | AlterTableType::AtResetOptions
-                | AlterTableType::AtEnableTrig
-                | AlterTableType::AtDisableTrig
-                | AlterTableType::AtEnableTrigAll
-                | AlterTableType::AtDisableTrigAll
-                | AlterTableType::AtEnableTrigUser
-                | AlterTableType::AtDisableTrigUser
-        ) && !is_foreign_key(def)
+        if is_table
+            && !matches!(
+                subtype,
+                AlterTableType::AtValidateConstraint
+                    | AlterTableType::AtSetStatistics
+                    | AlterTableType::AtAttachPartition
+                    | AlterTableType::AtClusterOn
+                    | AlterTableType::AtSetOptions
+                    | AlterTableType::AtResetOptions
+                    | AlterTableType::AtEnableTrig
+                    | AlterTableType::AtDisableTrig
+                    | AlterTableType::AtEnableTrigAll
+                    | AlterTableType::AtDisableTrigAll
+                    | AlterTableType::AtEnableTrigUser
+                    | AlterTableType::AtDisableTrigUser
+            )
+            && !is_foreign_key(def)
             && !is_concurrent_detach(def)
         {
             self.access_exclusive(idx, start, table, "ALTER TABLE");
@@ -449,13 +487,24 @@ impl Pass<'_> {
         }
     }
 
-    fn add_column(&mut self, idx: usize, start: usize, table: &str, existing: bool, col: &protobuf::ColumnDef) {
+    fn add_column(
+        &mut self,
+        idx: usize,
+        start: usize,
+        table: &str,
+        existing: bool,
+        col: &protobuf::ColumnDef,
+    ) {
         if !existing {
             return;
         }
         let at = loc(start, col.location).unwrap_or(start);
         let mut not_null = col.is_not_null;
-        let mut default = col.raw_default.as_deref().and_then(|d| d.node.as_ref()).cloned();
+        let mut default = col
+            .raw_default
+            .as_deref()
+            .and_then(|d| d.node.as_ref())
+            .cloned();
         let mut identity_or_generated = !col.identity.is_empty();
         let mut stored_generated = !col.generated.is_empty();
         for c in &col.constraints {
@@ -498,7 +547,9 @@ impl Pass<'_> {
         let reason = if let Some(f) = volatile {
             Some(format!("its default calls the volatile function `{f}()`"))
         } else if serial {
-            Some(format!("its type `{type_last}` fills every row from a sequence"))
+            Some(format!(
+                "its type `{type_last}` fills every row from a sequence"
+            ))
         } else if stored_generated {
             Some("it is a stored generated column, computed for every row".to_string())
         } else if identity_or_generated {
@@ -519,18 +570,34 @@ impl Pass<'_> {
         }
     }
 
-    fn add_constraint(&mut self, idx: usize, start: usize, table: &str, existing: bool, c: &Constraint) {
+    fn add_constraint(
+        &mut self,
+        idx: usize,
+        start: usize,
+        table: &str,
+        existing: bool,
+        c: &Constraint,
+    ) {
         if !existing {
             return;
         }
         let at = loc(start, c.location).unwrap_or(start);
-        let name = if c.conname.is_empty() { "(unnamed)".to_string() } else { c.conname.clone() };
+        let name = if c.conname.is_empty() {
+            "(unnamed)".to_string()
+        } else {
+            c.conname.clone()
+        };
         match ConstrType::try_from(c.contype) {
             Ok(kind @ (ConstrType::ConstrCheck | ConstrType::ConstrForeign)) => {
                 if c.skip_validation {
-                    self.not_valid.insert((table.to_string(), c.conname.clone()), self.tx_segment);
+                    self.not_valid
+                        .insert((table.to_string(), c.conname.clone()), self.tx_segment);
                 } else {
-                    let what = if kind == ConstrType::ConstrCheck { "CHECK" } else { "FOREIGN KEY" };
+                    let what = if kind == ConstrType::ConstrCheck {
+                        "CHECK"
+                    } else {
+                        "FOREIGN KEY"
+                    };
                     self.push(
                         RuleId::ConstraintMissingNotValid,
                         idx,
@@ -545,8 +612,14 @@ impl Pass<'_> {
                     );
                 }
             }
-            Ok(kind @ (ConstrType::ConstrUnique | ConstrType::ConstrPrimary)) if c.indexname.is_empty() => {
-                let what = if kind == ConstrType::ConstrUnique { "UNIQUE" } else { "PRIMARY KEY" };
+            Ok(kind @ (ConstrType::ConstrUnique | ConstrType::ConstrPrimary))
+                if c.indexname.is_empty() =>
+            {
+                let what = if kind == ConstrType::ConstrUnique {
+                    "UNIQUE"
+                } else {
+                    "PRIMARY KEY"
+                };
                 self.push(
                     RuleId::UniqueConstraintDirect,
                     idx,
@@ -658,7 +731,8 @@ impl Pass<'_> {
                 if d.concurrent {
                     self.concurrent_in_tx(idx, start, "DROP INDEX CONCURRENTLY");
                 } else {
-                    let names: Vec<String> = d.objects.iter().map(|o| object_key(Some(o))).collect();
+                    let names: Vec<String> =
+                        d.objects.iter().map(|o| object_key(Some(o))).collect();
                     self.push(
                         RuleId::IndexNotConcurrent,
                         idx,
@@ -706,7 +780,10 @@ fn is_zero(arg: &protobuf::Node) -> bool {
             Some(a_const::Val::Ival(i)) => i.ival == 0,
             Some(a_const::Val::Sval(s)) => {
                 let v = s.sval.trim();
-                let digits: String = v.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+                let digits: String = v
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
                 digits.parse::<f64>().map(|x| x == 0.0).unwrap_or(true)
             }
             _ => false,
@@ -723,7 +800,11 @@ fn volatile_call(expr: &NodeEnum) -> Option<String> {
     };
     let check = |f: &protobuf::FuncCall| {
         let name = names_key(&f.funcname);
-        let last = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+        let last = name
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         VOLATILE_FUNCTIONS.contains(&last.as_str()).then_some(last)
     };
     if let Some(found) = direct.and_then(check) {
@@ -778,7 +859,9 @@ pub(crate) fn lint_one(
             severity: Severity::Error,
             offset: *at,
             statement: None,
-            message: format!("PostgreSQL rejects this: {message}; statements after it were not checked"),
+            message: format!(
+                "PostgreSQL rejects this: {message}; statements after it were not checked"
+            ),
             alternative: "fix the SQL so `psql` accepts it".into(),
             table: None,
         });
@@ -787,13 +870,17 @@ pub(crate) fn lint_one(
     let mut statements = parsed.statements.len();
     if let Some(down) = down {
         match down {
-            None => raw.push(missing_down(format!("migration `{file}` has no downgrade file"))),
+            None => raw.push(missing_down(format!(
+                "migration `{file}` has no downgrade file"
+            ))),
             Some((down_path, down_sql)) => {
                 files += 1;
                 let dp = parse::parse(down_sql);
                 statements += dp.statements.len();
                 if dp.statements.iter().all(|s| s.node.is_none()) && dp.syntax_error.is_none() {
-                    raw.push(missing_down(format!("the downgrade `{down_path}` of `{file}` has no statements")));
+                    raw.push(missing_down(format!(
+                        "the downgrade `{down_path}` of `{file}` has no statements"
+                    )));
                 }
                 if let Some((at, message)) = &dp.syntax_error {
                     let pos = dp.lines.position(down_sql, *at);
@@ -802,7 +889,10 @@ pub(crate) fn lint_one(
                         severity: Severity::Error,
                         offset: 0,
                         statement: None,
-                        message: format!("the downgrade `{down_path}` does not parse at {}:{}: {message}", pos.line, pos.column),
+                        message: format!(
+                            "the downgrade `{down_path}` does not parse at {}:{}: {message}",
+                            pos.line, pos.column
+                        ),
                         alternative: "fix the downgrade so `psql` accepts it".into(),
                         table: None,
                     });

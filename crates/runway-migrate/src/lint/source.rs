@@ -95,7 +95,9 @@ pub fn parse_migration_name(file_name: &str) -> Option<MigrationName> {
         return None;
     }
     let version = stem[..digits].to_string();
-    let name = stem[digits..].trim_start_matches(['_', '-', '.']).to_string();
+    let name = stem[digits..]
+        .trim_start_matches(['_', '-', '.'])
+        .to_string();
     Some(MigrationName {
         version,
         name,
@@ -157,8 +159,10 @@ impl MigrationSet {
                 Self::scan_dir(p, &mut found)?;
             } else {
                 let file_name = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
-                let parsed = parse_migration_name(file_name).ok_or_else(|| LintError::InvalidMigrationName {
-                    path: p.to_path_buf(),
+                let parsed = parse_migration_name(file_name).ok_or_else(|| {
+                    LintError::InvalidMigrationName {
+                        path: p.to_path_buf(),
+                    }
                 })?;
                 let entry = found.entry(version_key(&parsed.version)).or_default();
                 entry.name = parsed.name.clone();
@@ -199,7 +203,10 @@ impl MigrationSet {
         Self::new(migrations)
     }
 
-    fn scan_dir(dir: &Path, found: &mut BTreeMap<(usize, String), Pending>) -> Result<(), LintError> {
+    fn scan_dir(
+        dir: &Path,
+        found: &mut BTreeMap<(usize, String), Pending>,
+    ) -> Result<(), LintError> {
         let io = |source| LintError::Io {
             path: dir.to_path_buf(),
             source,
@@ -211,7 +218,11 @@ impl MigrationSet {
             .map_err(io)?;
         entries.sort();
         for path in entries {
-            let file_name = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_string();
+            let file_name = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default()
+                .to_string();
             if file_name.starts_with('.') {
                 continue;
             }
@@ -299,9 +310,15 @@ mod tests {
     #[test]
     fn names() {
         let m = parse_migration_name("0003_add_phone.up.sql").expect("name");
-        assert_eq!((m.version.as_str(), m.name.as_str(), m.down), ("0003", "add_phone", false));
+        assert_eq!(
+            (m.version.as_str(), m.name.as_str(), m.down),
+            ("0003", "add_phone", false)
+        );
         let m = parse_migration_name("20250101120000-users.down.sql").expect("name");
-        assert_eq!((m.version.as_str(), m.name.as_str(), m.down), ("20250101120000", "users", true));
+        assert_eq!(
+            (m.version.as_str(), m.name.as_str(), m.down),
+            ("20250101120000", "users", true)
+        );
         assert!(parse_migration_name("README.sql").is_none());
         assert!(parse_migration_name("0001_x.txt").is_none());
     }
@@ -315,7 +332,10 @@ mod tests {
         .expect("set");
         assert_eq!(set.migrations()[0].version, "9");
         assert!(matches!(
-            MigrationSet::new(vec![Migration::new("01", "a", "a", ""), Migration::new("1", "b", "b", "")]),
+            MigrationSet::new(vec![
+                Migration::new("01", "a", "a", ""),
+                Migration::new("1", "b", "b", "")
+            ]),
             Err(LintError::DuplicateVersion { .. })
         ));
     }
