@@ -355,12 +355,15 @@ impl Backups {
             backend,
             operation,
             key,
-            source,
+            source: Box::new(source),
         }
     }
 
     async fn emit(&self, e: BackupEvent) -> Result<()> {
-        self.emitter.emit(e).await.map_err(BackupError::Events)
+        self.emitter
+            .emit(e)
+            .await
+            .map_err(|e| BackupError::Events(Box::new(e)))
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir> {

@@ -174,7 +174,7 @@ pub enum BackupError {
         key: String,
         /// The backend's error.
         #[source]
-        source: runway_core::Error,
+        source: Box<runway_core::Error>,
     },
     /// Local I/O failed (pipes to the tools, scratch files).
     #[error("i/o error during {operation}")]
@@ -187,7 +187,7 @@ pub enum BackupError {
     },
     /// An event sink refused an event.
     #[error("event sink failed")]
-    Events(#[source] runway_core::Error),
+    Events(#[source] Box<runway_core::Error>),
     /// A tool ran longer than allowed.
     #[error("{tool} did not finish within {limit:?}")]
     Timeout {

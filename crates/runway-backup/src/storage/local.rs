@@ -71,9 +71,23 @@ impl BackupStorage for LocalDir {
             .await
             .map_err(|e| self.err("create", key, e))?;
         let partial = self.root.join(format!(".{key}.partial"));
-        let file = tokio::fs::File::create(&partial)
+        if tokio::fs::try_exists(&final_path).await.unwrap_or(false) {
+            return Err(Error::conflict(format!("{key} already exists"))
+                .with_backend(self.describe())
+                .with_operation("create"));
+        }
+        // `create_new`: two writers racing for one key cannot interleave into the same file.
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
             .await
-            .map_err(|e| self.err("create", key, e))?;
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => Error::conflict(format!("{key} is being written"))
+                    .with_backend(self.describe())
+                    .with_operation("create"),
+                _ => self.err("create", key, e),
+            })?;
         Ok(Box::new(LocalWriter {
             file: Some(tokio::io::BufWriter::with_capacity(1 << 20, file)),
             partial,
