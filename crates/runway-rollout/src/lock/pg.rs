@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use runway_core::EnvironmentId;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, PgConnection};
 
 use super::{DeployLock, Held, LockError, LockGuard, LockInfo};
@@ -10,9 +11,17 @@ use super::{DeployLock, Held, LockError, LockGuard, LockInfo};
 ///
 /// A client that dies loses its session and with it the lock. [`break_lock`](DeployLock::break_lock) terminates
 /// a hung holder's backend (needs permission to signal it) and deletes its row.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgLock {
-    url: String,
+    url: SecretString,
+}
+
+impl std::fmt::Debug for PgLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLock")
+            .field("url", &"[redacted]")
+            .finish()
+    }
 }
 
 /// A stable 64-bit key for an environment (FNV-1a over a namespaced name).
@@ -33,13 +42,15 @@ fn db(e: sqlx::Error) -> LockError {
 }
 
 impl PgLock {
-    /// Locks in the database at `url` (the connection string is kept in memory only, never printed).
-    pub fn new(url: impl Into<String>) -> Self {
-        PgLock { url: url.into() }
+    /// Locks in the database at `url` (a secret: it may carry a password; never printed).
+    pub fn new(url: SecretString) -> Self {
+        PgLock { url }
     }
 
     async fn connect(&self) -> Result<PgConnection, LockError> {
-        let mut c = PgConnection::connect(&self.url).await.map_err(db)?;
+        let mut c = PgConnection::connect(self.url.expose_secret())
+            .await
+            .map_err(db)?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS runway_deploy_locks (
                 environment text PRIMARY KEY,
