@@ -60,7 +60,11 @@ pub fn router(checker: Arc<HealthChecker>, route: HealthRoute) -> Router {
 }
 
 /// Render the latest report of `checker` as an HTTP response.
-pub async fn health_response(checker: &HealthChecker, shape: Shape, exposure: Exposure) -> Response {
+pub async fn health_response(
+    checker: &HealthChecker,
+    shape: Shape,
+    exposure: Exposure,
+) -> Response {
     let report = checker.report().await;
     let code = StatusCode::from_u16(checker.http_mapping().code(report.status))
         .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);

@@ -253,10 +253,10 @@ impl HealthChecker {
             return Arc::new(self.run().await);
         };
         let mut slot = self.cache.lock().await;
-        if let Some((at, report)) = slot.as_ref() {
-            if at.elapsed() < ttl {
-                return report.clone();
-            }
+        if let Some((at, report)) = slot.as_ref()
+            && at.elapsed() < ttl
+        {
+            return report.clone();
         }
         let report = Arc::new(self.run().await);
         *slot = Some((Instant::now(), report.clone()));

@@ -118,8 +118,8 @@ impl FlapState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use Status::*;
+    use proptest::prelude::*;
 
     fn run(policy: FlapPolicy, raws: &[Status]) -> Vec<Status> {
         let mut s = FlapState::new();
@@ -130,11 +130,21 @@ mod tests {
     fn thresholds() {
         let p = FlapPolicy::new(3, 2);
         assert_eq!(
-            run(p, &[Pass, Fail, Fail, Pass, Fail, Fail, Fail, Pass, Fail, Pass, Pass]),
-            vec![Pass, Warn, Warn, Pass, Warn, Warn, Fail, Fail, Fail, Fail, Pass]
+            run(
+                p,
+                &[
+                    Pass, Fail, Fail, Pass, Fail, Fail, Fail, Pass, Fail, Pass, Pass
+                ]
+            ),
+            vec![
+                Pass, Warn, Warn, Pass, Warn, Warn, Fail, Fail, Fail, Fail, Pass
+            ]
         );
         assert_eq!(run(p, &[Fail, Pass, Pass]), vec![Fail, Fail, Pass]);
-        assert_eq!(run(FlapPolicy::default(), &[Pass, Fail, Pass]), vec![Pass, Fail, Pass]);
+        assert_eq!(
+            run(FlapPolicy::default(), &[Pass, Fail, Pass]),
+            vec![Pass, Fail, Pass]
+        );
         assert!(FlapPolicy::new(0, 1).validate().is_err());
     }
 

@@ -195,7 +195,11 @@ fn status_of(v: &Value, path: &str) -> Result<Status, ParseError> {
     }
 }
 
-fn opt_string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, ParseError> {
+fn opt_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, ParseError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(truncate(s))),
@@ -239,12 +243,15 @@ fn health_json_entry(v: &Value, path: &str) -> Result<RemoteComponent, ParseErro
         None | Some(Value::Null) => None,
         Some(s) => Some(status_of(s, &format!("{prefix}status"))?),
     };
-    let observed_value = obj.get("observedValue").filter(|v| !v.is_null()).map(|v| match v {
-        Value::String(s) => Value::String(truncate(s)),
-        Value::Number(_) | Value::Bool(_) => v.clone(),
-        // Nested values are kept as their (bounded) JSON text.
-        other => Value::String(truncate(&other.to_string())),
-    });
+    let observed_value = obj
+        .get("observedValue")
+        .filter(|v| !v.is_null())
+        .map(|v| match v {
+            Value::String(s) => Value::String(truncate(s)),
+            Value::Number(_) | Value::Bool(_) => v.clone(),
+            // Nested values are kept as their (bounded) JSON text.
+            other => Value::String(truncate(&other.to_string())),
+        });
     Ok(RemoteComponent {
         status,
         component_id: opt_string(obj, "componentId", &prefix)?,
@@ -477,7 +484,7 @@ mod tests {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|n| Value::from(n)),
+            any::<i64>().prop_map(Value::from),
             prop_oneof![
                 Just("pass".to_owned()),
                 Just("healthy".to_owned()),

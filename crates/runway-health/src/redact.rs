@@ -45,12 +45,11 @@ fn scrub_pairs(text: &str) -> String {
             let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
             if at_word_start && lower[i..].starts_with(k) {
                 let after = i + k.len();
-                let sep = lower[after..]
+                lower[after..]
                     .char_indices()
                     .find(|(_, c)| !c.is_whitespace())
                     .filter(|(_, c)| *c == '=' || *c == ':')
-                    .map(|(j, _)| after + j + 1);
-                sep
+                    .map(|(j, _)| after + j + 1)
             } else {
                 None
             }
@@ -63,8 +62,8 @@ fn scrub_pairs(text: &str) -> String {
                 while j < text.len() && bytes[j] == b' ' {
                     j += 1;
                 }
-                let quote = (j < text.len() && (bytes[j] == b'\'' || bytes[j] == b'"'))
-                    .then(|| bytes[j]);
+                let quote =
+                    (j < text.len() && (bytes[j] == b'\'' || bytes[j] == b'"')).then(|| bytes[j]);
                 if quote.is_some() {
                     j += 1;
                 }
@@ -113,7 +112,10 @@ mod tests {
             "host=db user=app password=*** sslmode=require"
         );
         assert_eq!(scrub("Password: 'a b c' end"), "Password: '***' end");
-        assert_eq!(scrub("no secrets here: http://x/y"), "no secrets here: http://x/y");
+        assert_eq!(
+            scrub("no secrets here: http://x/y"),
+            "no secrets here: http://x/y"
+        );
         assert_eq!(scrub("tokenizer=ok"), "tokenizer=ok");
         assert_eq!(scrub("héllo ünïcode"), "héllo ünïcode");
     }

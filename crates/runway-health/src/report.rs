@@ -237,7 +237,11 @@ impl Report {
         if !failing.is_empty() {
             top.insert(
                 "output".into(),
-                json!(format!("{} not passing: {}", failing.len(), failing.join(", "))),
+                json!(format!(
+                    "{} not passing: {}",
+                    failing.len(),
+                    failing.join(", ")
+                )),
             );
         }
         let mut checks = Map::new();
@@ -246,10 +250,10 @@ impl Report {
             base.insert("componentType".into(), json!(c.component_type.as_str()));
             base.insert("status".into(), json!(c.status.as_str()));
             base.insert("time".into(), json!(time_str(c.time)));
-            if c.status != Status::Pass {
-                if let Some(out) = c.output_for(exposure) {
-                    base.insert("output".into(), json!(out));
-                }
+            if c.status != Status::Pass
+                && let Some(out) = c.output_for(exposure)
+            {
+                base.insert("output".into(), json!(out));
             }
             if c.observations.is_empty() {
                 checks.insert(c.name.clone(), Value::Array(vec![Value::Object(base)]));

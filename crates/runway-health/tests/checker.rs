@@ -10,7 +10,11 @@ use runway_health::{
 };
 
 /// A check that fails while `failing` says so, counting its runs.
-fn switchable(name: &str, failing: Arc<AtomicU32>, runs: Arc<AtomicU32>) -> impl runway_health::Check {
+fn switchable(
+    name: &str,
+    failing: Arc<AtomicU32>,
+    runs: Arc<AtomicU32>,
+) -> impl runway_health::Check {
     FnCheck::new(name.to_owned(), move || {
         let failing = failing.load(Ordering::SeqCst) == 1;
         runs.fetch_add(1, Ordering::SeqCst);
@@ -38,8 +42,10 @@ async fn hung_and_panicking_checks_become_failures_within_their_timeout() {
             panic!("boom with password=hunter2");
         }))
         .with_check(
-            FnCheck::new("optional", || async { CheckResult::fail(Problem::Unreachable) })
-                .non_critical(),
+            FnCheck::new("optional", || async {
+                CheckResult::fail(Problem::Unreachable)
+            })
+            .non_critical(),
         )
         .with_check(FnCheck::new("fine", || async { CheckResult::pass() }))
         .with_probe_timeout(Duration::from_secs(3))
@@ -59,7 +65,10 @@ async fn hung_and_panicking_checks_become_failures_within_their_timeout() {
         Some(Problem::Panicked)
     );
     let optional = report.component("optional").unwrap();
-    assert_eq!((optional.raw_status, optional.status), (Status::Fail, Status::Warn));
+    assert_eq!(
+        (optional.raw_status, optional.status),
+        (Status::Fail, Status::Warn)
+    );
     assert_eq!(report.status, Status::Fail);
     let text = report.to_health_json(Exposure::Internal).to_string();
     assert!(!text.contains("hunter2"));
@@ -67,13 +76,23 @@ async fn hung_and_panicking_checks_become_failures_within_their_timeout() {
 
 #[test]
 fn builder_validates() {
-    let long = FnCheck::new("slow", || async { CheckResult::pass() }).with_timeout(Duration::from_secs(5));
+    let long =
+        FnCheck::new("slow", || async { CheckResult::pass() }).with_timeout(Duration::from_secs(5));
     let err = HealthChecker::builder()
         .with_check(long)
         .with_probe_timeout(Duration::from_secs(5))
         .build()
         .unwrap_err();
-    assert!(matches!(err, HealthError::Config { field: "check timeout", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            HealthError::Config {
+                field: "check timeout",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(err.kind(), runway_core::ErrorKind::InvalidInput);
     for name in ["", "db:main"] {
         assert!(
@@ -115,7 +134,10 @@ async fn flap_protection_holds_status_for_consecutive_results() {
     }
     use Status::*;
     let statuses: Vec<Status> = seen.iter().map(|s| s.0).collect();
-    assert_eq!(statuses, vec![Pass, Warn, Warn, Fail, Fail, Pass, Warn, Pass]);
+    assert_eq!(
+        statuses,
+        vec![Pass, Warn, Warn, Fail, Fail, Pass, Warn, Pass]
+    );
     assert_eq!(
         seen[1].1,
         Some(Hold::Failing {
@@ -148,8 +170,13 @@ async fn cache_serves_within_ttl_and_refreshes_once_for_concurrent_callers() {
                     CheckResult::pass()
                 }
             }))
-            .with_check(switchable("db", failing.clone(), Arc::new(AtomicU32::new(0))))
+            .with_check(switchable(
+                "db",
+                failing.clone(),
+                Arc::new(AtomicU32::new(0)),
+            ))
             .with_cache_ttl(Duration::from_secs(10))
+            .with_clock(Arc::new(runway_core::TokioClock::now_system()))
             .build()
             .unwrap(),
     );
@@ -162,7 +189,11 @@ async fn cache_serves_within_ttl_and_refreshes_once_for_concurrent_callers() {
     for c in callers {
         assert_eq!(c.await.unwrap().status, Status::Pass);
     }
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "one refresh for 20 concurrent callers");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "one refresh for 20 concurrent callers"
+    );
     failing.store(1, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let cached = checker.report().await;
@@ -172,7 +203,7 @@ async fn cache_serves_within_ttl_and_refreshes_once_for_concurrent_callers() {
     let fresh = checker.report().await;
     assert_eq!(fresh.status, Status::Fail);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
-    assert!(fresh.time > cached.time || fresh.time == cached.time);
+    assert_eq!((fresh.time - cached.time).num_milliseconds(), 11_100);
 }
 
 #[tokio::test]
@@ -229,14 +260,24 @@ async fn health_json_shape() {
     assert_eq!(j["status"], "warn");
     assert_eq!(j["releaseId"], "abc123");
     assert_eq!(j["checks"]["database:connections"][0]["observedValue"], 7);
-    assert_eq!(j["checks"]["database:responseTime"][0]["observedUnit"], "ms");
-    assert!(j["checks"]["database:responseTime"][0].get("output").is_none());
+    assert_eq!(
+        j["checks"]["database:responseTime"][0]["observedUnit"],
+        "ms"
+    );
+    assert!(
+        j["checks"]["database:responseTime"][0]
+            .get("output")
+            .is_none()
+    );
     assert_eq!(j["checks"]["queue:queueDepth"][0]["status"], "warn");
     assert_eq!(
         j["checks"]["queue:queueDepth"][0]["output"],
         "queueDepth 140 reached limit 100"
     );
-    assert_eq!(j["checks"]["queue:queueDepth"][0]["componentType"], "component");
+    assert_eq!(
+        j["checks"]["queue:queueDepth"][0]["componentType"],
+        "component"
+    );
     let rb = report.to_runbook_json(Exposure::Public);
     assert_eq!(
         rb,

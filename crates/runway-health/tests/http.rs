@@ -4,14 +4,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use runway_core::{EnvironmentId, HealthProbe, ServiceId, Unit, UnitId, UnitState};
-use runway_health::axum::{HealthRoute, router};
 use runway_health::{
-    Check, Exposure, HealthChecker, HttpCheck, HttpProbe, JsonAssertion, Problem, Shape, Status,
-    TcpCheck, parse_health_response,
+    Check, Exposure, HealthChecker, HttpCheck, HttpProbe, JsonAssertion, Problem, Status, TcpCheck,
 };
 use serde_json::json;
 
@@ -23,15 +20,27 @@ fn http(name: &str, url: String) -> runway_health::HttpCheckBuilder {
 async fn ok_500_hang_malformed_and_slow() {
     let base = common::zoo().await;
 
-    let ok = http("ping", format!("{base}/ok")).build().unwrap().check().await;
+    let ok = http("ping", format!("{base}/ok"))
+        .build()
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(ok.status, Status::Pass, "{ok:?}");
     assert!(ok.observation("responseTime").is_some());
 
-    let err = http("api", format!("{base}/error")).build().unwrap().check().await;
+    let err = http("api", format!("{base}/error"))
+        .build()
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(err.status, Status::Fail);
     assert_eq!(err.problem, Some(Problem::HttpStatus { status: 500 }));
 
-    let hang = http("api", format!("{base}/hang")).build().unwrap().check().await;
+    let hang = http("api", format!("{base}/hang"))
+        .build()
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(hang.status, Status::Fail);
     assert_eq!(hang.problem, Some(Problem::Timeout { after_ms: 400 }));
 
@@ -58,7 +67,9 @@ async fn ok_500_hang_malformed_and_slow() {
         .check()
         .await;
     assert_eq!(slow.status, Status::Warn);
-    assert!(matches!(slow.problem, Some(Problem::Threshold { ref measurement, .. }) if measurement == "responseTime"));
+    assert!(
+        matches!(slow.problem, Some(Problem::Threshold { ref measurement, .. }) if measurement == "responseTime")
+    );
     assert!(slow.observation("responseTime").unwrap() >= 150.0);
     let slow = http("api", format!("{base}/slow"))
         .with_latency_warn(Duration::from_millis(20))
@@ -81,7 +92,9 @@ async fn ok_500_hang_malformed_and_slow() {
         .check()
         .await;
     assert_eq!(tcp.status, Status::Pass);
-    let tcp = TcpCheck::new("port", format!("127.0.0.1:{port}")).check().await;
+    let tcp = TcpCheck::new("port", format!("127.0.0.1:{port}"))
+        .check()
+        .await;
     assert_eq!(tcp.problem, Some(Problem::Unreachable));
 }
 
@@ -106,7 +119,10 @@ async fn remote_health_responses_in_both_shapes() {
     let warn = check("/health-warn").check().await;
     assert_eq!(warn.status, Status::Warn);
     // Plain text is not a health response.
-    assert_eq!(check("/ok").check().await.problem, Some(Problem::MalformedBody));
+    assert_eq!(
+        check("/ok").check().await.problem,
+        Some(Problem::MalformedBody)
+    );
     // An error page with a non-2xx status reports the status.
     assert_eq!(
         check("/error").check().await.problem,
@@ -192,7 +208,15 @@ async fn public_output_never_leaks_urls_or_driver_text() {
         report.to_health_json(Exposure::Public).to_string(),
         report.to_runbook_json(Exposure::Public).to_string(),
     ] {
-        for secret in ["hunter2", "abc123", "127.0.0.1", "10.1.2.3", "Traceback", "admin", "Connection refused"] {
+        for secret in [
+            "hunter2",
+            "abc123",
+            "127.0.0.1",
+            "10.1.2.3",
+            "Traceback",
+            "admin",
+            "Connection refused",
+        ] {
             assert!(!public.contains(secret), "{secret} leaked in {public}");
         }
     }
@@ -201,7 +225,12 @@ async fn public_output_never_leaks_urls_or_driver_text() {
     assert!(internal.contains("unhealthy: unreachable"), "{internal}");
     assert!(!internal.contains("hunter2"), "{internal}");
     // Debug of a check does not show credentials or the query either.
-    let dbg = format!("{:?}", http("u", "http://admin:hunter2@h/x?token=abc123".into()).build().unwrap());
+    let dbg = format!(
+        "{:?}",
+        http("u", "http://admin:hunter2@h/x?token=abc123".into())
+            .build()
+            .unwrap()
+    );
     assert!(!dbg.contains("hunter2") && !dbg.contains("abc123"), "{dbg}");
 }
 
@@ -245,65 +274,4 @@ async fn http_probe_maps_units_to_urls() {
     assert!(!err.detail.unwrap().contains("hunter2"));
     let missing = probe.probe(&unit("nope"), t).await.unwrap_err();
     assert_eq!(missing.kind(), &runway_core::ErrorKind::NotFound);
-}
-
-#[tokio::test]
-async fn axum_handler_serves_both_shapes_with_status_codes() {
-    let upstream = common::zoo().await;
-    let healthy = Arc::new(
-        HealthChecker::builder()
-            .with_check(http("api", format!("{upstream}/ok")).build().unwrap())
-            .build()
-            .unwrap(),
-    );
-    let failing = Arc::new(
-        HealthChecker::builder()
-            .with_check(http("api", format!("{upstream}/ok")).build().unwrap())
-            .with_check(http("redis", format!("{upstream}/error")).build().unwrap())
-            .build()
-            .unwrap(),
-    );
-    let a = common::serve(router(healthy, HealthRoute::default())).await;
-    let b = common::serve(router(
-        failing,
-        HealthRoute {
-            default_shape: Shape::HealthJson,
-            ..HealthRoute::default()
-        },
-    ))
-    .await;
-    let client = reqwest::Client::new();
-
-    let r = client.get(format!("{a}/health")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body, json!({"status": "healthy", "checks": {"api": "healthy"}}));
-
-    let r = client
-        .get(format!("{a}/health"))
-        .header("accept", "application/health+json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["content-type"], "application/health+json");
-    let body = r.bytes().await.unwrap();
-    let parsed = parse_health_response(&body).unwrap();
-    assert_eq!((parsed.status, parsed.shape), (Status::Pass, Shape::HealthJson));
-
-    let r = client.get(format!("{b}/health")).send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let text = r.text().await.unwrap();
-    assert!(!text.contains("hunter2") && !text.contains("Traceback"), "{text}");
-    let parsed = parse_health_response(text.as_bytes()).unwrap();
-    assert_eq!(parsed.status, Status::Fail);
-    assert_eq!(parsed.checks["redis:responseTime"][0].status, Some(Status::Fail));
-
-    let r = client.get(format!("{b}/health?format=runbook")).send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["checks"]["redis"], "unhealthy");
-    assert_eq!(body["status"], "unhealthy");
-
-    let r = client.get(format!("{b}/health/live")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
 }

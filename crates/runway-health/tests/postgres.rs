@@ -112,7 +112,9 @@ async fn exhausted_connections_fail_and_near_limit_warns() {
     let r = check.check().await;
     assert_eq!(r.status, Status::Warn, "{r:?}");
     assert_eq!(r.observation("utilization"), Some(80.0));
-    assert!(matches!(r.problem, Some(Problem::Threshold { ref measurement, .. }) if measurement == "utilization"));
+    assert!(
+        matches!(r.problem, Some(Problem::Threshold { ref measurement, .. }) if measurement == "utilization")
+    );
 
     // Hold all 5: the server refuses the check's connection (SQLSTATE 53300).
     for _ in 0..2 {
@@ -127,7 +129,12 @@ async fn exhausted_connections_fail_and_near_limit_warns() {
     assert_eq!(report.http_status(), 503);
     let public = report.to_health_json(Exposure::Public).to_string();
     assert!(public.contains("connections exhausted"), "{public}");
-    for leak in [db.name(), role.name.as_str(), "127.0.0.1", "too many connections"] {
+    for leak in [
+        db.name(),
+        role.name.as_str(),
+        "127.0.0.1",
+        "too many connections",
+    ] {
         assert!(!public.contains(leak), "{leak} leaked: {public}");
     }
     // The internal detail has the server's message.
@@ -205,8 +212,11 @@ async fn unreachable_server_fails_without_leaking_the_password() {
     assert_eq!(c.status, Status::Fail);
     assert_eq!(c.problem, Some(Problem::Unreachable));
     for exposure in [Exposure::Public, Exposure::Internal] {
-        let text = report.to_runbook_json(exposure).to_string() + &report.to_health_json(exposure).to_string();
+        let text = report.to_runbook_json(exposure).to_string()
+            + &report.to_health_json(exposure).to_string();
         assert!(!text.contains("s3cr3t"), "{text}");
     }
-    assert!(PostgresCheck::connect("database", &SecretString::from("not a url".to_owned())).is_err());
+    assert!(
+        PostgresCheck::connect("database", &SecretString::from("not a url".to_owned())).is_err()
+    );
 }

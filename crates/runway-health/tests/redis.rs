@@ -22,7 +22,11 @@ async fn ping_and_memory() {
 
     // A maxmemory just above what is used: memory use is above 80 %.
     let mut conn = redis.connection().await;
-    let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let used: u64 = info
         .lines()
         .find_map(|l| l.strip_prefix("used_memory:"))
@@ -63,7 +67,11 @@ async fn queue_depth_of_celery_lists() {
     let _: () = conn.rpush(&q2, &tasks[..40]).await.unwrap();
     let r = check.check().await;
     assert_eq!(r.observation("queueDepth"), Some(100.0));
-    assert_eq!(r.status, Status::Warn, "100 tasks reaches the runbook's limit");
+    assert_eq!(
+        r.status,
+        Status::Warn,
+        "100 tasks reaches the runbook's limit"
+    );
     let r = QueueDepthCheck::new("queue", &secret(redis.url()))
         .unwrap()
         .with_queues([q1.clone(), q2.clone()])
@@ -104,7 +112,10 @@ async fn stopped_redis_fails_and_recovers_nothing_leaks() {
         let c = report.component(name).unwrap();
         assert_eq!(c.status, Status::Fail, "{name}: {c:?}");
         assert!(
-            matches!(c.problem, Some(Problem::Unreachable | Problem::Timeout { .. })),
+            matches!(
+                c.problem,
+                Some(Problem::Unreachable | Problem::Timeout { .. })
+            ),
             "{name}: {c:?}"
         );
     }
@@ -112,7 +123,8 @@ async fn stopped_redis_fails_and_recovers_nothing_leaks() {
     assert_eq!(runbook["checks"]["redis"], "unhealthy");
     let port = redis.url().rsplit(':').next().unwrap().to_owned();
     for exposure in [Exposure::Public, Exposure::Internal] {
-        let text = report.to_health_json(exposure).to_string() + &report.to_runbook_json(exposure).to_string();
+        let text = report.to_health_json(exposure).to_string()
+            + &report.to_runbook_json(exposure).to_string();
         assert!(!text.contains("hunter2"), "{text}");
         if exposure == Exposure::Public {
             assert!(!text.contains(&port) && !text.contains("refused"), "{text}");

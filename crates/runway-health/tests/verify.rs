@@ -45,16 +45,28 @@ fn exact_p95_from_recorded_samples() {
     let e = evaluate(&window(&[(200, 120, 94), (200, 1900, 6)]), None, &t);
     assert_eq!(p95(&e), 1900.0);
     assert_eq!(e.verdict, Verdict::Fail);
-    assert!(e.reason().contains("p95_ms 1900 (needs < 500)"), "{}", e.reason());
+    assert!(
+        e.reason().contains("p95_ms 1900 (needs < 500)"),
+        "{}",
+        e.reason()
+    );
 
     // 1..=1000 ms: p95 is exactly 950; "p95 < 500" is strict, so 500 itself breaches.
     let mut m = RequestMetrics::default();
     for ms in 1..=1000 {
         m.record(200, ms);
     }
-    let e = evaluate(&m, None, &t.clone().with_max_p95(Duration::from_millis(951)));
+    let e = evaluate(
+        &m,
+        None,
+        &t.clone().with_max_p95(Duration::from_millis(951)),
+    );
     assert_eq!((p95(&e), e.verdict), (950.0, Verdict::Pass));
-    let e = evaluate(&m, None, &t.clone().with_max_p95(Duration::from_millis(950)));
+    let e = evaluate(
+        &m,
+        None,
+        &t.clone().with_max_p95(Duration::from_millis(950)),
+    );
     assert_eq!(e.verdict, Verdict::Fail);
 }
 
@@ -63,7 +75,8 @@ fn percentiles_merge_histograms_never_average() {
     // Unit A: 100 requests at 10 ms (p95 10). Unit B: 90 at 10 ms, 10 at 1000 ms (p95 1000).
     let a = window(&[(200, 10, 100)]);
     let b = window(&[(200, 10, 90), (200, 1000, 10)]);
-    let averaged = (a.latency_quantile_ms(0.95).unwrap() + b.latency_quantile_ms(0.95).unwrap()) / 2;
+    let averaged =
+        (a.latency_quantile_ms(0.95).unwrap() + b.latency_quantile_ms(0.95).unwrap()) / 2;
     assert_eq!(averaged, 505, "averaging per-unit p95 would breach 500 ms");
     let mut merged = a.clone();
     merged.merge(&b);
@@ -79,8 +92,14 @@ fn rates_are_strict_and_minimum_samples_gate_the_verdict() {
     // Exactly 99 % 2xx and 1 % 5xx: both runbook gates ("> 99 %", "< 1 %") fail.
     let e = evaluate(&window(&[(200, 20, 990), (503, 20, 10)]), None, &t);
     assert_eq!(e.verdict, Verdict::Fail);
-    assert_eq!(e.criterion(Metric::SuccessRate).unwrap().outcome, Outcome::Breached);
-    assert_eq!(e.criterion(Metric::ServerErrorRate).unwrap().outcome, Outcome::Breached);
+    assert_eq!(
+        e.criterion(Metric::SuccessRate).unwrap().outcome,
+        Outcome::Breached
+    );
+    assert_eq!(
+        e.criterion(Metric::ServerErrorRate).unwrap().outcome,
+        Outcome::Breached
+    );
     // 99.9 % passes.
     let e = evaluate(&window(&[(200, 20, 999), (503, 20, 1)]), None, &t);
     assert_eq!(e.verdict, Verdict::Pass);
@@ -88,11 +107,26 @@ fn rates_are_strict_and_minimum_samples_gate_the_verdict() {
     // 99 requests: inconclusive even when every one failed; 100 decide.
     let e = evaluate(&window(&[(500, 20, 99)]), None, &t);
     assert_eq!(e.verdict, Verdict::Inconclusive);
-    assert_eq!(e.criterion(Metric::ServerErrorRate).unwrap().outcome, Outcome::InsufficientSamples);
-    assert!(e.reason().contains("99 requests, fewer than the minimum of 100"));
-    assert_eq!(evaluate(&window(&[(200, 20, 99)]), None, &t).verdict, Verdict::Inconclusive);
-    assert_eq!(evaluate(&window(&[(200, 20, 100)]), None, &t).verdict, Verdict::Pass);
-    assert_eq!(evaluate(&RequestMetrics::default(), None, &t).verdict, Verdict::Inconclusive);
+    assert_eq!(
+        e.criterion(Metric::ServerErrorRate).unwrap().outcome,
+        Outcome::InsufficientSamples
+    );
+    assert!(
+        e.reason()
+            .contains("99 requests, fewer than the minimum of 100")
+    );
+    assert_eq!(
+        evaluate(&window(&[(200, 20, 99)]), None, &t).verdict,
+        Verdict::Inconclusive
+    );
+    assert_eq!(
+        evaluate(&window(&[(200, 20, 100)]), None, &t).verdict,
+        Verdict::Pass
+    );
+    assert_eq!(
+        evaluate(&RequestMetrics::default(), None, &t).verdict,
+        Verdict::Inconclusive
+    );
 
     // Resource thresholds do not need request samples.
     let hot = ResourceMetrics {
@@ -101,7 +135,11 @@ fn rates_are_strict_and_minimum_samples_gate_the_verdict() {
     };
     let e = evaluate(&window(&[(200, 20, 3)]), Some(&hot), &t);
     assert_eq!(e.verdict, Verdict::Fail);
-    assert!(e.reason().contains("cpu 93.00% (needs < 70.00%)"), "{}", e.reason());
+    assert!(
+        e.reason().contains("cpu 93.00% (needs < 70.00%)"),
+        "{}",
+        e.reason()
+    );
     let ok = ResourceMetrics {
         db_pool_utilisation: Some(0.5),
         queue_depth: Some(99),
@@ -114,12 +152,23 @@ fn rates_are_strict_and_minimum_samples_gate_the_verdict() {
         queue_depth: Some(100),
         ..ok.clone()
     };
-    assert_eq!(evaluate(&window(&[(200, 20, 100)]), Some(&full), &t).verdict, Verdict::Fail);
+    assert_eq!(
+        evaluate(&window(&[(200, 20, 100)]), Some(&full), &t).verdict,
+        Verdict::Fail
+    );
     // All configurable.
     let lax = t.clone().with_max_queue_depth(500).with_min_samples(10);
-    assert_eq!(evaluate(&window(&[(200, 20, 10)]), Some(&full), &lax).verdict, Verdict::Pass);
+    assert_eq!(
+        evaluate(&window(&[(200, 20, 10)]), Some(&full), &lax).verdict,
+        Verdict::Pass
+    );
     assert!(Thresholds::default().with_max_cpu(7.0).validate().is_err());
-    assert!(Thresholds::default().with_min_samples(0).validate().is_err());
+    assert!(
+        Thresholds::default()
+            .with_min_samples(0)
+            .validate()
+            .is_err()
+    );
 }
 
 /// Metrics that grow by `per_read` requests each read, optionally turning bad after `bad_after` reads.
@@ -153,7 +202,13 @@ impl MetricsSource for ScriptedMetrics {
         g.0 += 1;
         let bad = self.bad_after.is_some_and(|n| g.0 > n);
         let status = |s: u16| if bad { 500 } else { s };
-        let add = window(&self.per_read.iter().map(|&(s, ms, n)| (status(s), ms, n)).collect::<Vec<_>>());
+        let add = window(
+            &self
+                .per_read
+                .iter()
+                .map(|&(s, ms, n)| (status(s), ms, n))
+                .collect::<Vec<_>>(),
+        );
         g.1.merge(&add);
         Ok(g.1.clone())
     }
@@ -169,7 +224,9 @@ fn plan(window: u64, interval: u64) -> MonitorPlan {
 
 #[tokio::test(start_paused = true)]
 async fn monitoring_window_runs_to_the_end_or_stops_at_a_breach() {
-    let clock = Arc::new(TokioClock::starting_at(DateTime::from_timestamp(1_700_000_000, 0).unwrap()));
+    let clock = Arc::new(TokioClock::starting_at(
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    ));
     let deployed_at = clock.now();
     let scope = VerifyScope::new("production", deployed_at)
         .with_release("v1.1")
@@ -203,7 +260,11 @@ async fn monitoring_window_runs_to_the_end_or_stops_at_a_breach() {
     let report = v.run(&scope).await.unwrap();
     assert_eq!(report.verdict, Verdict::Fail);
     assert!(report.reason.contains("5xx_rate"), "{}", report.reason);
-    assert_eq!(started.elapsed(), Duration::from_secs(240), "stopped at the first breach");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(240),
+        "stopped at the first breach"
+    );
 
     let quiet = ScriptedMetrics::new(vec![(200, 40, 2)], None);
     let v = Verification::builder()
@@ -213,7 +274,11 @@ async fn monitoring_window_runs_to_the_end_or_stops_at_a_breach() {
         .build()
         .unwrap();
     let report = v.run(&scope).await.unwrap();
-    assert_eq!(report.verdict, Verdict::Inconclusive, "8 requests are too few");
+    assert_eq!(
+        report.verdict,
+        Verdict::Inconclusive,
+        "8 requests are too few"
+    );
 }
 
 /// Log lines at fixed times.
@@ -227,7 +292,13 @@ impl LogSource for Logs {
     }
     async fn query(&self, query: &LogQuery) -> runway_core::Result<LogStream> {
         let q = query.clone();
-        let lines: Vec<_> = self.0.iter().filter(|e| q.matches(e)).cloned().map(Ok).collect();
+        let lines: Vec<_> = self
+            .0
+            .iter()
+            .filter(|e| q.matches(e))
+            .cloned()
+            .map(Ok)
+            .collect();
         Ok(futures::stream::iter(lines).boxed())
     }
 }
@@ -244,10 +315,14 @@ fn line(at: DateTime<Utc>, secs: i64, level: LogLevel) -> LogEntry {
 
 #[tokio::test(start_paused = true)]
 async fn error_spike_in_logs_fails_the_immediate_phase() {
-    let clock = Arc::new(TokioClock::starting_at(DateTime::from_timestamp(1_700_000_000, 0).unwrap()));
+    let clock = Arc::new(TokioClock::starting_at(
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    ));
     let deployed_at = clock.now() - chrono::Duration::seconds(300);
     // Baseline: 6 errors in the hour before (0.1/min). After: 12 in 5 minutes (2.4/min).
-    let mut lines: Vec<LogEntry> = (0..6).map(|i| line(deployed_at, -600 * (i + 1), LogLevel::Error)).collect();
+    let mut lines: Vec<LogEntry> = (0..6)
+        .map(|i| line(deployed_at, -600 * (i + 1), LogLevel::Error))
+        .collect();
     lines.extend((0..12).map(|i| line(deployed_at, 20 * i + 1, LogLevel::Error)));
     lines.extend((0..50).map(|i| line(deployed_at, i, LogLevel::Info)));
     let logs: Arc<dyn LogSource> = Arc::new(Logs(lines));
@@ -265,7 +340,10 @@ async fn error_spike_in_logs_fails_the_immediate_phase() {
 
     // The same errors spread over the baseline at the same rate are no spike.
     let v = Verification::builder()
-        .with_error_spike(logs.clone(), ErrorSpike::new(scope.clone()).with_ratio(30.0))
+        .with_error_spike(
+            logs.clone(),
+            ErrorSpike::new(scope.clone()).with_ratio(30.0),
+        )
         .with_clock(clock.clone())
         .build()
         .unwrap();
@@ -290,12 +368,28 @@ async fn immediate_http_checks_gate_the_monitoring_window() {
         .with_plan(plan(1, 1))
         .build()
         .unwrap();
-    let report = v.run(&VerifyScope::new("production", Utc::now())).await.unwrap();
+    let report = v
+        .run(&VerifyScope::new("production", Utc::now()))
+        .await
+        .unwrap();
     assert_eq!(report.verdict, Verdict::Fail);
-    assert!(report.reason.contains("health: unexpected HTTP status 500"), "{}", report.reason);
+    assert!(
+        report.reason.contains("health: unexpected HTTP status 500"),
+        "{}",
+        report.reason
+    );
     assert!(report.monitoring.is_none());
-    assert_eq!(metrics.reads(), 0, "no monitoring after a failed immediate phase");
-    assert!(Verification::builder().with_health_url("nope").build().is_err());
+    assert_eq!(
+        metrics.reads(),
+        0,
+        "no monitoring after a failed immediate phase"
+    );
+    assert!(
+        Verification::builder()
+            .with_health_url("nope")
+            .build()
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -325,5 +419,8 @@ async fn analysis_hook_judges_the_context_window() {
     }
     let few = ScriptedMetrics::new(vec![(200, 40, 10)], None);
     let v = Verification::builder().with_metrics(few).build().unwrap();
-    assert!(matches!(v.analyze(&ctx).await.unwrap(), AnalysisVerdict::Inconclusive { .. }));
+    assert!(matches!(
+        v.analyze(&ctx).await.unwrap(),
+        AnalysisVerdict::Inconclusive { .. }
+    ));
 }

@@ -278,13 +278,13 @@ impl HttpCheckBuilder {
         if self.expect.is_empty() {
             return Err(HealthError::config("expect_status", "empty range"));
         }
-        if let (Some(w), Some(f)) = (self.latency_warn, self.latency_fail) {
-            if w > f {
-                return Err(HealthError::config(
-                    "latency",
-                    "the warn limit must not exceed the fail limit",
-                ));
-            }
+        if let (Some(w), Some(f)) = (self.latency_warn, self.latency_fail)
+            && w > f
+        {
+            return Err(HealthError::config(
+                "latency",
+                "the warn limit must not exceed the fail limit",
+            ));
         }
         for a in &self.assertions {
             let p = a.pointer();
@@ -372,8 +372,8 @@ impl HttpCheck {
             None
         };
         let latency = started.elapsed();
-        let mut result = CheckResult::pass()
-            .with_observation("responseTime", ms(latency).round(), "ms");
+        let mut result =
+            CheckResult::pass().with_observation("responseTime", ms(latency).round(), "ms");
         let remote = match self.health_response {
             HealthMode::Ignore => None,
             mode => match parse_health_response(body.as_deref().unwrap_or_default()) {
@@ -413,7 +413,8 @@ impl HttpCheck {
             None => {}
         }
         if !self.assertions.is_empty() {
-            let parsed: Option<Value> = body.as_deref().and_then(|b| serde_json::from_slice(b).ok());
+            let parsed: Option<Value> =
+                body.as_deref().and_then(|b| serde_json::from_slice(b).ok());
             let Some(json) = parsed else {
                 return result.escalate(Status::Fail, Problem::MalformedBody);
             };

@@ -132,7 +132,11 @@ pub(crate) fn sqlx_problem(e: &sqlx::Error) -> Problem {
             Some("53300") => Problem::ConnectionsExhausted,
             Some("28P01" | "28000") => Problem::AuthFailed,
             Some(code) => Problem::Rejected {
-                code: code.chars().filter(char::is_ascii_alphanumeric).take(5).collect(),
+                code: code
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(5)
+                    .collect(),
             },
             None => Problem::Protocol,
         },
@@ -160,7 +164,9 @@ struct Stats {
 async fn stats(conn: &mut PgConnection, long_query: Duration) -> Result<Stats, sqlx::Error> {
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await?;
     if one != 1 {
-        return Err(sqlx::Error::Protocol("SELECT 1 returned another value".into()));
+        return Err(sqlx::Error::Protocol(
+            "SELECT 1 returned another value".into(),
+        ));
     }
     let row = sqlx::query(STATS)
         .bind(long_query.as_secs_f64())

@@ -60,7 +60,11 @@ pub(crate) fn redis_problem(e: &redis::RedisError) -> Problem {
         Problem::Unreachable
     } else if let Some(code) = e.code() {
         Problem::Rejected {
-            code: code.chars().filter(char::is_ascii_alphanumeric).take(16).collect(),
+            code: code
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect(),
         }
     } else {
         Problem::Protocol
@@ -147,7 +151,10 @@ impl RedisCheck {
             )));
         }
         let latency = started.elapsed();
-        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut conn).await?;
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut conn)
+            .await?;
         Ok((latency, info))
     }
 }

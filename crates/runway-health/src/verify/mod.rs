@@ -156,7 +156,13 @@ impl ImmediateReport {
             .components
             .iter()
             .filter(|c| c.status == Status::Fail)
-            .map(|c| format!("{}: {}", c.name, c.output().unwrap_or_else(|| "failed".into())))
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.name,
+                    c.output().unwrap_or_else(|| "failed".into())
+                )
+            })
             .collect();
         if let Some(e) = self.errors.as_ref().filter(|e| e.spike) {
             parts.push(format!(
@@ -343,7 +349,10 @@ impl VerificationBuilder {
     pub fn build(self) -> Result<Verification, HealthError> {
         self.plan.thresholds.validate()?;
         if self.plan.interval.is_zero() {
-            return Err(HealthError::config("monitor plan", "interval must be non-zero"));
+            return Err(HealthError::config(
+                "monitor plan",
+                "interval must be non-zero",
+            ));
         }
         let mut checks = Vec::new();
         for c in self.pending {
@@ -422,7 +431,10 @@ impl Verification {
     }
 
     /// Run the immediate phase: every check once, and the error-spike rule since `deployed_at`.
-    pub async fn immediate(&self, deployed_at: DateTime<Utc>) -> Result<ImmediateReport, HealthError> {
+    pub async fn immediate(
+        &self,
+        deployed_at: DateTime<Utc>,
+    ) -> Result<ImmediateReport, HealthError> {
         let now = self.clock.now();
         let checks = match &self.checks {
             Some(c) => c.run().await,
@@ -478,7 +490,8 @@ impl Verification {
             start: scope.deployed_at,
             end: now.max(scope.deployed_at),
         };
-        let mut q = MetricsQuery::new(scope.environment.clone(), range).with_units(scope.units.clone());
+        let mut q =
+            MetricsQuery::new(scope.environment.clone(), range).with_units(scope.units.clone());
         if let Some(r) = &scope.release {
             q = q.with_release(r.clone());
         }
@@ -526,8 +539,12 @@ impl Verification {
             }
         };
         let reason = evaluation.reason();
-        self.emit("monitoring", evaluation.verdict, (evaluation.verdict != Verdict::Pass).then(|| reason.clone()))
-            .await;
+        self.emit(
+            "monitoring",
+            evaluation.verdict,
+            (evaluation.verdict != Verdict::Pass).then(|| reason.clone()),
+        )
+        .await;
         Ok(VerificationReport {
             immediate,
             verdict: evaluation.verdict,
@@ -557,8 +574,12 @@ impl Analysis for Verification {
             .with_release(ctx.release.clone())
             .with_units(ctx.updated_units.clone());
         let e = self.evaluate_until(&scope, now).await;
-        self.emit("analysis", e.verdict, (e.verdict != Verdict::Pass).then(|| e.reason()))
-            .await;
+        self.emit(
+            "analysis",
+            e.verdict,
+            (e.verdict != Verdict::Pass).then(|| e.reason()),
+        )
+        .await;
         Ok(e.to_analysis_verdict())
     }
 }

@@ -94,7 +94,10 @@ impl Thresholds {
             }
         }
         if self.min_samples == 0 {
-            return Err(HealthError::config("thresholds", "min_samples must be at least 1"));
+            return Err(HealthError::config(
+                "thresholds",
+                "min_samples must be at least 1",
+            ));
         }
         Ok(())
     }
