@@ -369,10 +369,10 @@ pub fn plan(
     let migrations = match request {
         Request::Up { to } => {
             check_history(source, history, policy)?;
-            if let Some(to) = to {
-                if source.get(*to).is_none() {
-                    return Err(MigrateError::UnknownVersion { version: *to });
-                }
+            if let Some(to) = to
+                && source.get(*to).is_none()
+            {
+                return Err(MigrateError::UnknownVersion { version: *to });
             }
             let latest = history.iter().map(|h| h.version).max();
             let mut out = Vec::new();
@@ -383,13 +383,13 @@ pub fn plan(
                 if history.iter().any(|h| h.version == m.version) {
                     continue;
                 }
-                if let Some(latest) = latest.filter(|l| *l > m.version) {
-                    if !policy.out_of_order {
-                        return Err(MigrateError::OutOfOrder {
-                            version: m.version,
-                            latest,
-                        });
-                    }
+                if let Some(latest) = latest.filter(|l| *l > m.version)
+                    && !policy.out_of_order
+                {
+                    return Err(MigrateError::OutOfOrder {
+                        version: m.version,
+                        latest,
+                    });
                 }
                 out.push(b.up(m));
             }
@@ -573,15 +573,15 @@ impl Builder<'_> {
             script.directives.lock_timeout
         };
         let mut out = Vec::new();
-        if let Some(v) = lock {
-            if let Some(s) = d.set_timeout("lock_timeout", v, local) {
-                out.push((s, "lock_timeout"));
-            }
+        if let Some(v) = lock
+            && let Some(s) = d.set_timeout("lock_timeout", v, local)
+        {
+            out.push((s, "lock_timeout"));
         }
-        if let Some(v) = script.directives.statement_timeout {
-            if let Some(s) = d.set_timeout("statement_timeout", v, local) {
-                out.push((s, "statement_timeout"));
-            }
+        if let Some(v) = script.directives.statement_timeout
+            && let Some(s) = d.set_timeout("statement_timeout", v, local)
+        {
+            out.push((s, "statement_timeout"));
         }
         out
     }

@@ -63,10 +63,10 @@ pub struct ConsoleProgress;
 #[async_trait]
 impl EventSink for ConsoleProgress {
     async fn emit(&self, event: &Event) -> runway_core::Result<()> {
-        if let EventPayload::Migration(e) = &event.payload {
-            if let Some(line) = describe(e) {
-                eprintln!("{line}");
-            }
+        if let EventPayload::Migration(e) = &event.payload
+            && let Some(line) = describe(e)
+        {
+            eprintln!("{line}");
         }
         Ok(())
     }

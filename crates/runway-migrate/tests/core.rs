@@ -264,7 +264,7 @@ async fn up_down_up_returns_the_same_schema(fx: Fx) {
     );
 
     let m = fx.migrator();
-    m.up_to(0 + 1).await.unwrap();
+    m.up_to(1).await.unwrap();
     m.down_to(0).await.unwrap();
     let empty = fx.schema().await;
     m.up().await.unwrap();
