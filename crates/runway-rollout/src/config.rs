@@ -157,6 +157,40 @@ pub enum Strategy {
     },
 }
 
+impl FromStr for Strategy {
+    type Err = RolloutError;
+
+    /// `one-at-a-time`, `rolling` (25% / 25%), `rolling:SURGE:UNAVAILABLE`, `canary` (one unit, pause 60 s,
+    /// analysis, half, then all) or `blue-green`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.trim().split(':');
+        let name = parts.next().unwrap_or_default();
+        match name {
+            "one-at-a-time" | "one_at_a_time" => Ok(Strategy::OneAtATime),
+            "rolling" => {
+                let surge = parts.next().unwrap_or("25%");
+                let unavailable = parts.next().unwrap_or("25%");
+                Strategy::rolling(surge, unavailable)
+            }
+            "canary" => Ok(Strategy::canary(vec![
+                CanaryStep::SetScale(1),
+                CanaryStep::Pause(Some(Duration::from_secs(60))),
+                CanaryStep::Analysis,
+                CanaryStep::SetWeight(50),
+            ])),
+            "blue-green" | "blue_green" => Ok(Strategy::BlueGreen {
+                pre_promotion_analysis: true,
+            }),
+            other => Err(RolloutError::InvalidConfig {
+                field: "strategy",
+                reason: format!(
+                    "unknown strategy {other:?} (one-at-a-time, rolling[:SURGE:UNAVAILABLE], canary, blue-green)"
+                ),
+            }),
+        }
+    }
+}
+
 impl Strategy {
     /// Rolling with `max_surge` and `max_unavailable` (`"25%"` or `"2"`).
     pub fn rolling(max_surge: &str, max_unavailable: &str) -> Result<Self, RolloutError> {
@@ -280,7 +314,7 @@ impl HealthGate {
 
     /// Worst case from deploy to available for a unit that needs `start` to come up.
     pub fn worst_case(&self, start: Duration) -> Duration {
-        let probes = self.success_threshold.max(1) as u32;
+        let probes = self.success_threshold.max(1);
         self.initial_delay.max(start) + self.period * probes + self.timeout + self.min_ready
     }
 }

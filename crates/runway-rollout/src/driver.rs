@@ -328,7 +328,7 @@ impl Rollout {
             .await
             .map_err(|source| RolloutError::Platform {
                 step: "list units",
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -429,7 +429,7 @@ impl Rollout {
                 emitter
                     .emit(DeployEvent::LockReleased)
                     .await
-                    .map_err(RolloutError::Sink)?;
+                    .map_err(|e| RolloutError::Sink(Box::new(e)))?;
             }
             released?;
         }
@@ -447,8 +447,12 @@ impl Rollout {
         resumed: Option<(u64, ResumePolicy)>,
         locked: bool,
     ) -> Result<Report, RolloutError> {
-        let emit =
-            |e: DeployEvent| async move { emitter.emit(e).await.map_err(RolloutError::Sink) };
+        let emit = |e: DeployEvent| async move {
+            emitter
+                .emit(e)
+                .await
+                .map_err(|e| RolloutError::Sink(Box::new(e)))
+        };
         if locked {
             emit(DeployEvent::LockAcquired {
                 owner: self.owner.clone(),

@@ -34,7 +34,7 @@ pub enum RolloutError {
         step: &'static str,
         /// The provider error.
         #[source]
-        source: runway_core::Error,
+        source: Box<runway_core::Error>,
     },
     /// The journal could not be read or written.
     #[error("journal: {0}")]
@@ -44,7 +44,7 @@ pub enum RolloutError {
     Lock(#[from] crate::lock::LockError),
     /// An event sink refused an event (the journal must not be ignored).
     #[error("event sink failed: {0}")]
-    Sink(#[source] runway_core::Error),
+    Sink(#[source] Box<runway_core::Error>),
     /// Nothing to resume: the journal holds no unfinished run with this id.
     #[error("no unfinished run {0} in the journal")]
     NothingToResume(String),

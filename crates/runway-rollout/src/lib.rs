@@ -14,6 +14,7 @@
 //! | rollback decisions | [`Trigger`], [`Issue`], [`decide`], [`Decision`] |
 //! | journal and resume | [`Journal`], [`FileJournal`], [`PgJournal`], [`decode_journal`], [`replay`], [`RolloutBuilder::resume`] |
 //! | deploy lock | [`DeployLock`], [`FileLock`], [`PgLock`], [`LockInfo`] |
+//! | terminal output (feature `progress`, default) | `ProgressSink` (indicatif), `JsonLinesSink` |
 //!
 //! Strategies: one-at-a-time with drain (the runbook's default), rolling with `max_surge`/`max_unavailable`
 //! (counts or percentages, Kubernetes' rounding), canary steps, and blue-green where the platform can switch
@@ -52,6 +53,8 @@ pub mod journal;
 pub mod lock;
 mod outcome;
 mod plan;
+#[cfg(feature = "progress")]
+mod progress;
 
 pub use config::{
     AnalysisPolicy, Budget, CanaryStep, HealthGate, InconclusivePolicy, RolloutConfig, Strategy,
@@ -69,3 +72,5 @@ pub use journal::{
 pub use lock::{DeployLock, FileLock, LockError, LockGuard, LockInfo, PgLock};
 pub use outcome::{Decision, Issue, IssueKind, Outcome, Trigger, decide};
 pub use plan::{Plan, PlannedBatch, plan};
+#[cfg(feature = "progress")]
+pub use progress::{JsonLinesSink, ProgressSink};
