@@ -372,14 +372,16 @@ impl Rollout {
                 run.clone()
             }
             None => self.run.clone().unwrap_or_else(|| {
+                // Wall-clock time and pid, not the (possibly simulated) clock: ids must not repeat.
                 format!(
-                    "{}-{}-{}",
+                    "{}-{}-{}-{}",
                     self.environment,
                     self.release
                         .as_ref()
                         .map(|r| r.id.as_str())
                         .unwrap_or("rollback"),
-                    self.clock.now().format("%Y%m%dT%H%M%S%.3fZ")
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+                    std::process::id()
                 )
             }),
         };
