@@ -132,15 +132,13 @@ pub enum MigrateError {
     },
     /// A migration failed part-way without a transaction; it blocks every run until resolved.
     #[error(
-        "migration {version} ({name}) is dirty: it failed part-way {direction} outside a transaction; repair the schema by hand, then `resolve {version}` as applied or reverted"
+        "migration {version} ({name}) is dirty: it failed part-way outside a transaction; repair the schema by hand, then `resolve {version}` as applied or reverted"
     )]
     Dirty {
         /// The version.
         version: i64,
         /// Its name.
         name: String,
-        /// The direction that failed (`up` when unknown).
-        direction: Direction,
     },
     /// `resolve` was asked for a migration that is not dirty.
     #[error("migration {version} is not dirty; nothing to resolve")]

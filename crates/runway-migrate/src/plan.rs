@@ -464,7 +464,6 @@ pub fn plan(
                 return Err(MigrateError::Dirty {
                     version: h.version,
                     name: h.name.clone(),
-                    direction: Direction::Up,
                 });
             }
             let m = source
@@ -518,7 +517,6 @@ fn check_history(
         return Err(MigrateError::Dirty {
             version: d.version,
             name: d.name.clone(),
-            direction: Direction::Up,
         });
     }
     for h in history {

@@ -287,8 +287,10 @@ impl Migrator {
 
     async fn locked(&self, s: &mut dyn TargetSession, request: &Request) -> Result<Vec<i64>> {
         let dialect = self.target.dialect();
-        s.execute(&dialect.create_history(self.target.history_table()))
+        let setup = dialect.create_history(self.target.history_table());
+        self.retrying(s, None, &setup)
             .await
+            .0
             .map_err(|source| MigrateError::Database {
                 operation: "create the history table",
                 source,
@@ -330,7 +332,7 @@ impl Migrator {
         for batch in &m.batches {
             let result = match batch.kind {
                 BatchKind::Transaction => {
-                    let (r, attempts) = self.transaction(s, m, &batch.sql).await;
+                    let (r, attempts) = self.retrying(s, Some(m.version), &batch.sql).await;
                     attempts_total = attempts;
                     r
                 }
@@ -392,11 +394,12 @@ impl Migrator {
         self.emit(event).await
     }
 
-    /// Run one transaction batch, retrying with backoff while it fails on a lock timeout.
-    async fn transaction(
+    /// Run an all-or-nothing batch (a transaction, or the idempotent history DDL), retrying with backoff
+    /// while it fails on a lock timeout. `version` names the migration in `Retrying` events.
+    async fn retrying(
         &self,
         s: &mut dyn TargetSession,
-        m: &PlannedMigration,
+        version: Option<i64>,
         sql: &str,
     ) -> (Result<(), crate::target::TargetError>, u32) {
         let delays = self.retry.delays();
@@ -413,17 +416,19 @@ impl Migrator {
                     let Some(delay) = delay.filter(|_| retry) else {
                         return (Err(e), attempt);
                     };
-                    if self
-                        .emit(MigrationEvent::Retrying {
-                            version: m.version,
-                            attempt,
-                            delay_ms: delay.as_millis() as u64,
-                            reason: e.to_string(),
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return (Err(e), attempt);
+                    match version {
+                        Some(version) => {
+                            let event = MigrationEvent::Retrying {
+                                version,
+                                attempt,
+                                delay_ms: delay.as_millis() as u64,
+                                reason: e.to_string(),
+                            };
+                            if self.emit(event).await.is_err() {
+                                return (Err(e), attempt);
+                            }
+                        }
+                        None => tracing::debug!(error = %e, ?delay, "history table busy; retrying"),
                     }
                     tokio::time::sleep(delay).await;
                     attempt += 1;

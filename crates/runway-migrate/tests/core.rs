@@ -32,7 +32,47 @@ both!(
     missing_and_out_of_order_are_refused,
     baseline_adopts_an_existing_schema,
     up_to_and_down_to_versions,
+    failing_no_transaction_revert_is_dirty,
 );
+
+async fn failing_no_transaction_revert_is_dirty(fx: Fx) {
+    fx.write(
+        "1_pair.up.sql",
+        "CREATE TABLE p1 (id INTEGER);\nCREATE TABLE p2 (id INTEGER);",
+    );
+    fx.write(
+        "1_pair.down.sql",
+        "-- runway: no-transaction\nDROP TABLE p1;\nDROP TABLE no_such_table;\nDROP TABLE p2;",
+    );
+    fx.migrator().up().await.unwrap();
+    let err = fx.migrator().down(1).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MigrateError::Failed {
+                version: 1,
+                dirty: true,
+                statement: Some(2),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!fx.table_exists("p1").await && fx.table_exists("p2").await);
+    assert_eq!(fx.history().await, vec![(1, false)]);
+    let blocked = fx.migrator().up().await.unwrap_err();
+    assert!(
+        matches!(blocked, MigrateError::Dirty { version: 1, .. }),
+        "{blocked:?}"
+    );
+    // The operator finishes the revert by hand.
+    fx.exec("DROP TABLE p2").await;
+    fx.migrator()
+        .resolve(1, Resolution::Reverted)
+        .await
+        .unwrap();
+    assert_eq!(fx.migrator().up().await.unwrap().versions, vec![1]);
+}
 
 async fn concurrent_runners_apply_each_migration_once(fx: Fx) {
     fx.write(
