@@ -29,8 +29,8 @@ pub fn parse_unit(unit: &UnitId) -> Result<UnitRef, Cloud66Error> {
         || service.is_some_and(|v| v.is_empty() || v.contains('/'))
         || stack.contains(':')
     {
-        return Err(Cloud66Error::Invalid(format!(
-            "unit id {:?} is not \"<stack>\" or \"<stack>/<service>\"",
+        return Err(Cloud66Error::NotFound(format!(
+            "no unit {:?}: Cloud66 unit ids are \"<stack>\" or \"<stack>/<service>\"",
             s.chars().take(80).collect::<String>()
         )));
     }
@@ -77,8 +77,8 @@ impl DeploymentRef {
 pub fn parse_deployment(id: &DeploymentId) -> Result<DeploymentRef, Cloud66Error> {
     let mut parts = id.as_str().splitn(3, ':');
     let bad = || {
-        Cloud66Error::Invalid(format!(
-            "deployment id {:?} is not \"<stack>:action:<n>\" or \"<stack>:deployment:<n>\"",
+        Cloud66Error::NotFound(format!(
+            "no deployment {:?}: Cloud66 deployment ids are \"<stack>:action:<n>\" or \"<stack>:deployment:<n>\"",
             id.as_str().chars().take(80).collect::<String>()
         ))
     };

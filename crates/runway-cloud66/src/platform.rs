@@ -123,6 +123,12 @@ impl Cloud66Client {
         release: Option<ReleaseId>,
         op: &str,
     ) -> Result<Deployment> {
+        let before: std::collections::HashSet<u64> = self
+            .raw_deployments(&u.stack, op)
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
         let body = self
             .send(
                 op,
@@ -145,8 +151,20 @@ impl Cloud66Client {
                 .into_error(op));
             }
         };
-        let a = self.action(&u.stack, id).await?;
-        Ok(Self::action_deployment(&u.stack, unit, &a, release))
+        // The deployment record the action creates is what deployments() lists: find it and return that.
+        let start = tokio::time::Instant::now();
+        loop {
+            let deps = self.raw_deployments(&u.stack, op).await?;
+            if let Some(d) = deps.iter().find(|d| !before.contains(&d.id)) {
+                return Ok(Self::to_deployment(&u.stack, unit, d));
+            }
+            let a = self.action(&u.stack, id).await?;
+            if a.is_finished() || start.elapsed() >= self.inner.poll_timeout {
+                // No record (yet): the action itself is pollable.
+                return Ok(Self::action_deployment(&u.stack, unit, &a, release));
+            }
+            tokio::time::sleep(self.inner.poll_interval).await;
+        }
     }
 
     async fn stack_unit(&self, stack: &Stack, service: Option<&str>) -> Result<Unit> {
@@ -173,7 +191,7 @@ impl Cloud66Client {
                 Some(s) => format!("{}/{s}", stack.name),
                 None => stack.name.clone(),
             },
-            service: ServiceId::new(service.unwrap_or("stack").to_owned()),
+            service: ServiceId::new(service.unwrap_or(&stack.uid).to_owned()),
             environment: EnvironmentId::new(stack.uid.clone()),
             release: deploying
                 .or(live)
@@ -215,29 +233,40 @@ impl Platform for Cloud66Client {
             .collect())
     }
 
+    /// The stack itself (id = the stack uid: the whole-stack unit's service) followed by its docker services.
     async fn services(&self, env: &EnvironmentId) -> Result<Vec<Service>> {
+        let stack = self.stack(env.as_str()).await?;
         let list: Vec<StackService> = self
             .get_all(
                 "services",
                 &format!("/stacks/{}/services.json", seg(env.as_str())),
             )
             .await?;
-        Ok(list
-            .into_iter()
-            .map(|s| Service {
+        let whole = Service {
+            id: ServiceId::new(stack.uid.clone()),
+            name: stack.name.clone(),
+            role: ServiceRole::Web,
+            environment: env.clone(),
+        };
+        Ok(std::iter::once(whole)
+            .chain(list.into_iter().map(|s| Service {
                 id: ServiceId::new(s.name.clone()),
                 role: role_for(&s.name),
                 name: s.name,
                 environment: env.clone(),
-            })
+            }))
             .collect())
     }
 
     async fn units(&self, env: &EnvironmentId, opts: &ListUnits) -> Result<Vec<Unit>> {
         let stack = self.stack(env.as_str()).await?;
-        let unit = self
-            .stack_unit(&stack, opts.service.as_ref().map(|s| s.as_str()))
-            .await?;
+        // The whole-stack unit's service is the stack itself; any other service is a docker service unit.
+        let service = opts
+            .service
+            .as_ref()
+            .map(|s| s.as_str())
+            .filter(|s| *s != stack.uid);
+        let unit = self.stack_unit(&stack, service).await?;
         Ok(vec![unit])
     }
 

@@ -30,6 +30,12 @@ fn stack_of(scope: &VariableScope, op: &str) -> Result<String> {
 }
 
 impl Cloud66Client {
+    /// A stack's environment variables as Cloud66 lists them (values hidden from `Debug`).
+    pub async fn raw_vars(&self, stack: &str, op: &str) -> Result<Vec<EnvVar>> {
+        self.get_all(op, &format!("/stacks/{}/environments.json", seg(stack)))
+            .await
+    }
+
     async fn write_var(
         &self,
         stack: &str,
@@ -111,8 +117,15 @@ impl VariableStore for Cloud66Client {
         for name in vars.keys() {
             validate_name(name)?;
         }
+        // Replacing keeps Cloud66's readonly (generated) variables: the API refuses to delete them.
         let existing: BTreeSet<String> = if opts.replace {
-            self.list(scope).await?.into_keys().collect()
+            let stack = stack_of(scope, "variables.set_many")?;
+            self.raw_vars(&stack, "variables.set_many")
+                .await?
+                .into_iter()
+                .filter(|v| v.readonly != Some(true))
+                .map(|v| v.key)
+                .collect()
         } else {
             BTreeSet::new()
         };

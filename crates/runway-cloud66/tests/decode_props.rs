@@ -88,11 +88,11 @@ proptest! {
     #[test]
     fn ids_parse_or_fail_typed(s in ".{0,40}") {
         if let Err(e) = parse_unit(&UnitId::new(s.clone())) {
-            prop_assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            prop_assert_eq!(e.kind(), ErrorKind::NotFound);
         }
         match parse_deployment(&DeploymentId::new(s.clone())) {
             Ok(r) => prop_assert_eq!(parse_deployment(&r.id()).unwrap(), r),
-            Err(e) => prop_assert_eq!(e.kind(), ErrorKind::InvalidInput),
+            Err(e) => prop_assert_eq!(e.kind(), ErrorKind::NotFound),
         }
     }
 }

@@ -40,7 +40,7 @@ async fn stacks_are_environments_and_units() {
     );
     let services = c.services(&EnvironmentId::new(PRODUCTION)).await.unwrap();
     let names: Vec<_> = services.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["web", "worker"]);
+    assert_eq!(names, ["yourapp-production", "web", "worker"]);
     let units = c
         .units(&EnvironmentId::new(PRODUCTION), &ListUnits::default())
         .await
@@ -81,7 +81,7 @@ async fn deploy_is_an_async_action_polled_until_finished() {
         .await
         .unwrap();
     assert!(
-        d.id.as_str().starts_with("stk-production:action:"),
+        d.id.as_str().starts_with("stk-production:deployment:"),
         "{}",
         d.id
     );
@@ -99,6 +99,10 @@ async fn deploy_is_an_async_action_polled_until_finished() {
         .await
         .unwrap();
     assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0].id, d.id,
+        "deploy returns the id deployments() lists"
+    );
     assert_eq!(list[0].release.as_ref().unwrap().as_str(), "v1.1");
     assert_eq!(c.deployment(&list[0].id).await.unwrap(), list[0]);
     assert_eq!(
@@ -255,19 +259,37 @@ async fn environment_variables_with_apply_strategy() {
     c.set_many(&scope, many.clone(), &SetOptions::default())
         .await
         .unwrap();
-    assert_eq!(c.list(&scope).await.unwrap().len(), 3);
-    // Replacing deletes what is not in the map, except Cloud66's readonly variables, which it refuses.
+    assert_eq!(
+        c.list(&scope).await.unwrap().len(),
+        3,
+        "STACK_BASE, NEW_VAR, A"
+    );
+    // Replacing deletes what is not in the map, except Cloud66's readonly variables, which it cannot delete.
     fake.add_variable(STAGING, "EXTRA", "x", false);
+    c.set_many(
+        &scope,
+        many.clone(),
+        &SetOptions::default().with_replace(true),
+    )
+    .await
+    .unwrap();
+    assert!(fake.variable(STAGING, "EXTRA").is_none());
+    assert!(fake.variable(STAGING, "NEW_VAR").is_none());
+    assert_eq!(
+        fake.variable(STAGING, "STACK_BASE").as_deref(),
+        Some("generated")
+    );
+    // Readonly variables cannot be changed.
     let e = c
-        .set_many(
+        .set(
             &scope,
-            many.clone(),
-            &SetOptions::default().with_replace(true),
+            "STACK_BASE",
+            SecretString::from("x"),
+            &SetOptions::default(),
         )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::InvalidInput);
-    assert!(fake.variable(STAGING, "EXTRA").is_none());
     c.delete(&scope, "A", &SetOptions::default()).await.unwrap();
     c.delete(&scope, "NEVER_SET", &SetOptions::default())
         .await

@@ -120,6 +120,7 @@ async fn timeouts_and_malformed_bodies() {
     assert!(matches!(source(&e), Cloud66Error::Decode { .. }));
     // A redeploy is not idempotent: its timeout is not retried.
     let c = common::client(&fake);
+    fake.push_fault(Fault::Pass); // the deployments listing before the POST
     fake.push_fault(Fault::Delay(Duration::from_secs(60)));
     let e = c
         .deploy(

@@ -13,8 +13,9 @@ pub fn unit_id(environment: &str, service: &str) -> UnitId {
 pub fn parse_unit(unit: &UnitId) -> Result<(&str, &str), RailwayError> {
     match unit.as_str().split_once(':') {
         Some((e, s)) if !e.is_empty() && !s.is_empty() && !s.contains(':') => Ok((e, s)),
-        _ => Err(RailwayError::Invalid(format!(
-            "unit id {:?} is not \"<environmentId>:<serviceId>\"",
+        // An id that is not "<environmentId>:<serviceId>" names no unit.
+        _ => Err(RailwayError::NotFound(format!(
+            "no unit {:?}: Railway unit ids are \"<environmentId>:<serviceId>\"",
             unit.as_str().chars().take(80).collect::<String>()
         ))),
     }

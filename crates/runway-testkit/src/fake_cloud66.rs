@@ -44,6 +44,8 @@ pub const PRODUCTION: &str = "stk-production";
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Fault {
+    /// Answer this request normally (to aim a later fault at a later request).
+    Pass,
     /// `503 {"error": "throttled"}` (Cloud66's rate limiting).
     Throttled,
     /// An error envelope with this status and error id.

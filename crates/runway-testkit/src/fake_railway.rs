@@ -62,6 +62,8 @@ pub const PRODUCTION: &str = "env-production";
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Fault {
+    /// Answer this request normally (to aim a later fault at a later request).
+    Pass,
     /// HTTP 429 with `Retry-After` (seconds) and an exhausted `X-RateLimit-Remaining`.
     RateLimited {
         /// The `Retry-After` value.
