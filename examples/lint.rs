@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use runway_migrate::lint::{
-    render_json, render_sarif, render_text, LintContext, Linter, MigrationSet, Rehearsal,
-};
 use runway_core::secrecy::SecretString;
+use runway_migrate::lint::{
+    LintContext, Linter, MigrationSet, Rehearsal, render_json, render_sarif, render_text,
+};
 
 #[derive(Parser, Debug)]
 #[command(about = "Migration safety linter (PostgreSQL)")]
@@ -66,7 +66,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         builder = builder.with_disabled_rule(r.clone());
     }
     if let Some(url) = &url {
-        builder = builder.with_context(LintContext::from_database(url, args.history_table.as_deref()).await?);
+        builder = builder
+            .with_context(LintContext::from_database(url, args.history_table.as_deref()).await?);
     }
     let report = builder.build()?.lint_set(&set);
     if args.json {
@@ -78,9 +79,16 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut failed = report.has_errors();
     if let (true, Some(url)) = (args.rehearse, url) {
-        let rehearsal = Rehearsal::builder(url).build()?.run(set.migrations()).await?;
+        let rehearsal = Rehearsal::builder(url)
+            .build()?
+            .run(set.migrations())
+            .await?;
         eprint!("{}", rehearsal.to_text());
         failed |= !rehearsal.round_trips();
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runway_migrate::lint::{render_sarif, Linter, Migration, MigrationSet};
+use runway_migrate::lint::{Linter, Migration, MigrationSet, render_sarif};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -1,7 +1,9 @@
 //! Arbitrary input never panics the linter, and its findings stay well-formed.
 
 use proptest::prelude::*;
-use runway_migrate::lint::{parse_migration_name, render_sarif, Linter, Migration, MigrationSet, RuleId};
+use runway_migrate::lint::{
+    Linter, Migration, MigrationSet, RuleId, parse_migration_name, render_sarif,
+};
 
 const FRAGMENTS: &[&str] = &[
     "ALTER TABLE t ADD COLUMN c int NOT NULL",

@@ -213,15 +213,14 @@ impl RehearsalBuilder {
             SecretString::from(decoded)
         });
         let _ = source.set_password(None);
-        if let Some(n) = &self.scratch_name {
-            if n.is_empty()
+        if let Some(n) = &self.scratch_name
+            && (n.is_empty()
                 || n.len() > 63
-                || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(bad(
-                    "the scratch database name must be 1-63 letters, digits or underscores",
-                ));
-            }
+                || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(bad(
+                "the scratch database name must be 1-63 letters, digits or underscores",
+            ));
         }
         if self.sample_interval.is_zero() {
             return Err(bad("the lock sample interval must be positive"));

@@ -151,10 +151,10 @@ impl Pass<'_> {
         if self.dirs.requires_backup {
             return;
         }
-        if let Some(t) = table {
-            if !self.existing(t) {
-                return;
-            }
+        if let Some(t) = table
+            && !self.existing(t)
+        {
+            return;
         }
         self.push(
             RuleId::DestructiveWithoutBackup,
@@ -271,13 +271,11 @@ impl Pass<'_> {
                     );
                 }
             }
-            NodeEnum::LockStmt(l) => {
-                // Mode 8 is AccessExclusiveLock, the default of LOCK TABLE.
-                if l.mode == 8 {
-                    for rel in &l.relations {
-                        if let Some(NodeEnum::RangeVar(rv)) = rel.node.as_ref() {
-                            self.access_exclusive(idx, start, &table_key(rv), "LOCK TABLE");
-                        }
+            // Mode 8 is AccessExclusiveLock, the default of LOCK TABLE.
+            NodeEnum::LockStmt(l) if l.mode == 8 => {
+                for rel in &l.relations {
+                    if let Some(NodeEnum::RangeVar(rv)) = rel.node.as_ref() {
+                        self.access_exclusive(idx, start, &table_key(rv), "LOCK TABLE");
                     }
                 }
             }
@@ -293,24 +291,23 @@ impl Pass<'_> {
                     .any(|o| matches!(o.node.as_ref(), Some(NodeEnum::DefElem(d)) if d.defname == "full"));
                 if full {
                     for rel in &v.rels {
-                        if let Some(NodeEnum::VacuumRelation(vr)) = rel.node.as_ref() {
-                            if let Some(rv) = &vr.relation {
-                                self.access_exclusive(idx, start, &table_key(rv), "VACUUM FULL");
-                            }
+                        if let Some(NodeEnum::VacuumRelation(vr)) = rel.node.as_ref()
+                            && let Some(rv) = &vr.relation
+                        {
+                            self.access_exclusive(idx, start, &table_key(rv), "VACUUM FULL");
                         }
                     }
                 }
             }
-            NodeEnum::CommentStmt(c) => {
+            NodeEnum::CommentStmt(c)
                 if c.comment
                     .trim_start()
                     .to_ascii_lowercase()
-                    .starts_with("deprecated")
-                {
-                    let key = object_key(c.object.as_deref());
-                    if !key.is_empty() {
-                        self.deprecated_here.insert(key);
-                    }
+                    .starts_with("deprecated") =>
+            {
+                let key = object_key(c.object.as_deref());
+                if !key.is_empty() {
+                    self.deprecated_here.insert(key);
                 }
             }
             _ => {}
@@ -460,8 +457,8 @@ impl Pass<'_> {
             }
             AlterTableType::AtValidateConstraint => {
                 let key = (table.to_string(), cmd.name.clone());
-                if let Some(seg) = self.not_valid.get(&key) {
-                    if *seg == self.tx_segment && self.in_tx() {
+                if self.not_valid.get(&key) == Some(&self.tx_segment) && self.in_tx() {
+                    {
                         self.push(
                             RuleId::ConstraintMissingNotValid,
                             idx,
@@ -478,10 +475,8 @@ impl Pass<'_> {
                     }
                 }
             }
-            AlterTableType::AtDetachPartition => {
-                if is_concurrent_detach(def) {
-                    self.concurrent_in_tx(idx, start, "DETACH PARTITION CONCURRENTLY");
-                }
+            AlterTableType::AtDetachPartition if is_concurrent_detach(def) => {
+                self.concurrent_in_tx(idx, start, "DETACH PARTITION CONCURRENTLY");
             }
             _ => {}
         }

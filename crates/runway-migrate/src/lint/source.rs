@@ -134,7 +134,7 @@ impl MigrationSet {
     /// # Errors
     /// [`LintError::DuplicateVersion`] when two migrations share a version.
     pub fn new(mut migrations: Vec<Migration>) -> Result<Self, LintError> {
-        migrations.sort_by(|a, b| version_key(&a.version).cmp(&version_key(&b.version)));
+        migrations.sort_by_key(|m| version_key(&m.version));
         for w in migrations.windows(2) {
             if version_key(&w[0].version) == version_key(&w[1].version) {
                 return Err(LintError::DuplicateVersion {
