@@ -33,8 +33,8 @@ struct Args {
     #[arg(long, env = "RUNWAY_LINT_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// History table whose `version` column lists applied migrations.
-    #[arg(long)]
-    history_table: Option<String>,
+    #[arg(long, default_value = runway_migrate::lint::RUNNER_HISTORY_TABLE)]
+    history_table: String,
     /// Rule ids to turn off.
     #[arg(long = "disable", value_name = "RULE")]
     disabled: Vec<String>,
@@ -66,8 +66,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         builder = builder.with_disabled_rule(r.clone());
     }
     if let Some(url) = &url {
-        builder = builder
-            .with_context(LintContext::from_database(url, args.history_table.as_deref()).await?);
+        builder =
+            builder.with_context(LintContext::from_database(url, Some(&args.history_table)).await?);
     }
     let report = builder.build()?.lint_set(&set);
     if args.json {

@@ -199,3 +199,27 @@ fn loading_layouts_and_errors() {
     let missing = MigrationSet::load(&[p.join("0099_none.sql")]).expect_err("missing file");
     assert_eq!(missing.kind(), runway_core::ErrorKind::NotFound);
 }
+
+#[test]
+fn the_runners_source_lints_the_same_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    std::fs::write(p.join("1_users.up.sql"), "CREATE TABLE users (id bigint);").expect("write");
+    std::fs::write(p.join("1_users.down.sql"), "DROP TABLE users;").expect("write");
+    std::fs::write(
+        p.join("2_idx.up.sql"),
+        "-- runway: no-transaction\nCREATE INDEX CONCURRENTLY users_id_idx ON users (id);",
+    )
+    .expect("write");
+    let source = runway_migrate::MigrationSource::from_dir(p).expect("runner source");
+    let set = MigrationSet::from_source(&source).expect("set");
+    assert_eq!(set.len(), 2);
+    let r = Linter::builder()
+        .with_assume_lock_timeout(true)
+        .build()
+        .expect("linter")
+        .lint_set(&set);
+    let rules: Vec<RuleId> = r.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, vec![RuleId::MissingDowngrade]);
+    assert!(r.findings[0].file.ends_with("2_idx.up.sql"));
+}

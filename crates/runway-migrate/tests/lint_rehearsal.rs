@@ -12,7 +12,9 @@ async fn seeded() -> TestDatabase {
         "CREATE TABLE users (id bigint PRIMARY KEY, email text);
          INSERT INTO users SELECT g, 'user' || (g % 500) || '@example.com' FROM generate_series(1, 2000) g;
          CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), amount numeric);
-         INSERT INTO orders SELECT g, 1 + g % 2000, g FROM generate_series(1, 5000) g;",
+         INSERT INTO orders SELECT g, 1 + g % 2000, g FROM generate_series(1, 5000) g;
+         CREATE TABLE runway_migrations (version bigint PRIMARY KEY);
+         INSERT INTO runway_migrations VALUES (1);",
     )
     .execute(&pool)
     .await
@@ -23,6 +25,8 @@ async fn seeded() -> TestDatabase {
 
 fn pending() -> Vec<Migration> {
     vec![
+        // Already applied on the source (listed in its history table): skipped.
+        Migration::new("0001", "users", "0001_users.up.sql", "CREATE TABLE users (id bigint);"),
         Migration::new(
             "0002",
             "phone",
@@ -66,12 +70,14 @@ async fn rehearsal_reports_durations_locks_and_round_trips() {
     let scratch = format!("{}_r1", db.name());
     let report = Rehearsal::builder(SecretString::from(db.url().to_string()))
         .with_scratch_name(&scratch)
+        .with_history_table(runway_migrate::lint::RUNNER_HISTORY_TABLE)
         .build()
         .expect("build")
         .run(&pending())
         .await
         .expect("rehearsal");
     assert_eq!(report.scratch_database, scratch);
+    assert_eq!(report.skipped, vec!["0001".to_string()]);
     assert_eq!(report.migrations.len(), 4);
 
     let phone = &report.migrations[0];

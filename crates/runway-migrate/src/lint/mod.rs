@@ -59,6 +59,9 @@ pub use source::{DownFile, Migration, MigrationName, MigrationSet, parse_migrati
 
 use rules::{Deprecations, RuleOptions};
 
+/// The runway runner's default history table, for [`LintContext::from_database`].
+pub const RUNNER_HISTORY_TABLE: &str = "runway_migrations";
+
 /// Default row estimate from which a table counts as large in context-aware mode.
 pub const DEFAULT_LARGE_TABLE_ROWS: f64 = 1_000_000.0;
 
@@ -97,7 +100,8 @@ impl LinterBuilder {
         self
     }
 
-    /// Declare that the runner sets `lock_timeout` for every migration, so migrations need not.
+    /// Declare that the runner sets `lock_timeout` for transactional migrations (the runway runner does, 5 s
+    /// by default), so only `no-transaction` migrations must set their own.
     #[must_use]
     pub fn with_assume_lock_timeout(mut self, yes: bool) -> Self {
         self.assume_lock_timeout = yes;

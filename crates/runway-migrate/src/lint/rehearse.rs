@@ -79,6 +79,8 @@ pub struct RehearsalReport {
     /// Time to clone the source into the scratch database.
     #[serde(serialize_with = "ser_ms")]
     pub clone_duration: Duration,
+    /// Versions skipped because the source's history table lists them as applied.
+    pub skipped: Vec<String>,
     /// One entry per migration, in order.
     pub migrations: Vec<RehearsedMigration>,
     /// Why the rehearsal stopped before the last migration (a downgrade, or the up after it, failed, so
@@ -141,6 +143,7 @@ pub struct RehearsalBuilder {
     sample_interval: Duration,
     scratch_name: Option<String>,
     bin_dir: Option<PathBuf>,
+    history_table: Option<String>,
 }
 
 /// A configured rehearsal (see the module docs).
@@ -153,9 +156,18 @@ pub struct Rehearsal {
     sample_interval: Duration,
     scratch_name: Option<String>,
     bin_dir: Option<PathBuf>,
+    history_table: Option<String>,
 }
 
 impl RehearsalBuilder {
+    /// Skip migrations that the source's history table (a table with a `version` column, such as the runner's
+    /// [`RUNNER_HISTORY_TABLE`](super::RUNNER_HISTORY_TABLE)) lists as applied: only pending ones are rehearsed.
+    #[must_use]
+    pub fn with_history_table(mut self, table: impl Into<String>) -> Self {
+        self.history_table = Some(table.into());
+        self
+    }
+
     /// Copy data too (`pg_dump` without `--schema-only`): slower, but locks and durations are realistic.
     #[must_use]
     pub fn with_data(mut self, yes: bool) -> Self {
@@ -233,6 +245,7 @@ impl RehearsalBuilder {
             sample_interval: self.sample_interval,
             scratch_name: self.scratch_name,
             bin_dir: self.bin_dir,
+            history_table: self.history_table,
         })
     }
 }
@@ -309,6 +322,7 @@ impl Rehearsal {
             sample_interval: Duration::from_millis(2),
             scratch_name: None,
             bin_dir: None,
+            history_table: None,
         }
     }
 
@@ -369,7 +383,22 @@ impl Rehearsal {
             .execute(&mut admin)
             .await
             .map_err(db_err("create the scratch database"))?;
-        let result = self.rehearse(&source_db, &scratch, pending).await;
+        let applied = match &self.history_table {
+            Some(t) => applied_versions(&mut admin, t).await?,
+            None => Vec::new(),
+        };
+        let norm = |v: &str| v.trim_start_matches('0').to_string();
+        let (skipped, todo): (Vec<&Migration>, Vec<&Migration>) = pending
+            .iter()
+            .partition(|m| applied.iter().any(|a| norm(a) == norm(&m.version)));
+        let todo: Vec<Migration> = todo.into_iter().cloned().collect();
+        let result = self
+            .rehearse(&source_db, &scratch, &todo)
+            .await
+            .map(|mut r| {
+                r.skipped = skipped.iter().map(|m| m.version.clone()).collect();
+                r
+            });
         if !self.keep {
             let dropped = sqlx::raw_sql(&format!(
                 "DROP DATABASE IF EXISTS \"{scratch}\" WITH (FORCE)"
@@ -468,6 +497,7 @@ impl Rehearsal {
         Ok(RehearsalReport {
             scratch_database: scratch.to_string(),
             clone_duration,
+            skipped: Vec::new(),
             migrations,
             stopped,
         })
@@ -647,6 +677,21 @@ impl Rehearsal {
         locks.dedup();
         Ok((StepTiming { duration }, locks))
     }
+}
+
+async fn applied_versions(conn: &mut PgConnection, table: &str) -> Result<Vec<String>, LintError> {
+    let regclass: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(table)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err("look up the history table"))?;
+    let Some(regclass) = regclass else {
+        return Ok(Vec::new());
+    };
+    sqlx::query_scalar(&format!("SELECT version::text FROM {regclass}"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("read applied versions"))
 }
 
 fn tool_err(tool: &str, message: String) -> LintError {

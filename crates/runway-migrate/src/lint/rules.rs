@@ -20,7 +20,7 @@ pub(crate) type Deprecations = HashSet<String>;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RuleOptions {
     pub(crate) disabled: HashSet<RuleId>,
-    /// The runner sets a `lock_timeout` itself, so migrations need not.
+    /// The runner sets a `lock_timeout` itself for transactional migrations, so those need not.
     pub(crate) assume_lock_timeout: bool,
 }
 
@@ -830,7 +830,10 @@ pub(crate) fn lint_one(
         created: HashSet::new(),
         explicit_tx: false,
         tx_segment: 0,
-        lock_timeout: dirs.lock_timeout.unwrap_or(opts.assume_lock_timeout),
+        // The runway runner sets a lock_timeout for transactional migrations only.
+        lock_timeout: dirs
+            .lock_timeout
+            .unwrap_or(opts.assume_lock_timeout && !dirs.no_transaction),
         lock_timeout_reported: false,
         not_valid: HashMap::new(),
         out: Vec::new(),

@@ -263,6 +263,34 @@ impl MigrationSet {
         Ok(())
     }
 
+    /// The migrations the runner loaded (so lint, rehearsal and runner read the same files).
+    ///
+    /// # Errors
+    /// [`LintError::DuplicateVersion`] cannot happen for a valid source, but is kept for symmetry.
+    pub fn from_source(source: &crate::MigrationSource) -> Result<Self, LintError> {
+        let shown = |s: &crate::MigrationScript| {
+            s.path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| s.file.clone())
+        };
+        let migrations = source
+            .migrations()
+            .iter()
+            .map(|m| Migration {
+                version: m.version.to_string(),
+                name: m.name.clone(),
+                path: shown(&m.up),
+                sql: m.up.sql.clone(),
+                down: m.down.as_ref().map(|d| DownFile {
+                    path: shown(d),
+                    sql: d.sql.clone(),
+                }),
+            })
+            .collect();
+        Self::new(migrations)
+    }
+
     /// The migrations, ascending by version.
     pub fn migrations(&self) -> &[Migration] {
         &self.migrations
