@@ -4,5 +4,8 @@
 pub use runway_core as core;
 pub use runway_sim as sim;
 
+pub mod assemble;
+pub mod config;
 pub mod diagnose;
 pub mod preflight;
+pub mod release;
