@@ -121,6 +121,37 @@ fn checks_per_second(url: &str, connections: u64, secs: u64) -> (f64, u64) {
     })
 }
 
+/// `connections` tasks each sending a raw reqwest GET in a loop (the HTTP client alone, for reference).
+fn raw_reqwest_per_second(url: &str, connections: u64, secs: u64) -> f64 {
+    one_thread().block_on(async {
+        let client = HttpCheck::default_client();
+        let done = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..connections)
+            .map(|_| {
+                let (client, done, stop, url) =
+                    (client.clone(), done.clone(), stop.clone(), url.to_owned());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok(r) = client.get(&url).send().await
+                            && r.bytes().await.is_ok()
+                        {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
 /// A HealthChecker holding `n` HTTP checks, run back to back for `secs`: checks per second.
 fn checker_runs_per_second(url: &str, n: u64, secs: u64) -> f64 {
     one_thread().block_on(async {
@@ -204,6 +235,8 @@ fn main() {
     println!(
         "runway-health HttpCheck x{connections} loops:  {ours:>10.0} checks/s ({failed} failed)"
     );
+    let raw = raw_reqwest_per_second(&url, connections, secs);
+    println!("raw reqwest GET x{connections} loops:      {raw:>10.0} req/s (reference)");
     let runs = checker_runs_per_second(&url, connections, secs);
     println!("HealthChecker with {connections} HTTP checks: {runs:>10.0} checks/s");
     if let Some(r) = peer {

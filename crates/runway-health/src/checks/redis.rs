@@ -51,9 +51,11 @@ impl RedisTarget {
 }
 
 /// The one place Redis errors become problems.
-pub(crate) fn redis_problem(e: &redis::RedisError) -> Problem {
+pub(crate) fn redis_problem(e: &redis::RedisError, timeout: Duration) -> Problem {
     if e.is_timeout() {
-        Problem::Timeout { after_ms: 0 }
+        Problem::Timeout {
+            after_ms: timeout.as_millis() as u64,
+        }
     } else if e.kind() == redis::ErrorKind::AuthenticationFailed {
         Problem::AuthFailed
     } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
@@ -178,11 +180,8 @@ impl Check for RedisCheck {
             Ok(v) => v,
             Err(e) => {
                 self.target.forget().await;
-                let mut p = redis_problem(&e);
-                if let Problem::Timeout { after_ms } = &mut p {
-                    *after_ms = self.timeout.as_millis() as u64;
-                }
-                return CheckResult::fail(p).with_detail(e.to_string());
+                return CheckResult::fail(redis_problem(&e, self.timeout))
+                    .with_detail(e.to_string());
             }
         };
         let used = info_field(&info, "used_memory").unwrap_or(0);
@@ -317,7 +316,8 @@ impl Check for QueueDepthCheck {
             Ok(d) => d,
             Err(e) => {
                 self.target.forget().await;
-                return CheckResult::fail(redis_problem(&e)).with_detail(e.to_string());
+                return CheckResult::fail(redis_problem(&e, self.timeout))
+                    .with_detail(e.to_string());
             }
         };
         let r = CheckResult::pass().with_observation("queueDepth", depth as f64, "tasks");
