@@ -830,10 +830,25 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         .execute_sync(&root);
     let body = match result {
         Ok(resp) => serde_json::to_value(&resp)
+            .map(strip_resolver_prefix)
             .unwrap_or_else(|_| gql_errors(["fake: serialize".to_owned()])),
         Err(e) => gql_errors([e.to_graphql_error(&doc.sources).message]),
     };
     with_limits(axum::Json(body).into_response(), limit, remaining, reset)
+}
+
+/// apollo-compiler prefixes field errors with "resolver error: "; Railway's messages have no prefix.
+fn strip_resolver_prefix(mut body: Value) -> Value {
+    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+        for e in errors {
+            if let Some(m) = e.get("message").and_then(Value::as_str)
+                && let Some(rest) = m.strip_prefix("resolver error: ")
+            {
+                e["message"] = Value::String(rest.to_owned());
+            }
+        }
+    }
+    body
 }
 
 fn op_name(query: &str) -> Option<String> {
