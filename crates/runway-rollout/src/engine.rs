@@ -382,9 +382,12 @@ enum Mode {
 #[derive(Debug, Clone)]
 struct Wave {
     no: usize,
-    members: Vec<UnitId>,
+    /// Members not yet done (converted and available, or removed).
+    left: BTreeSet<UnitId>,
     adds_pending: usize,
     retire: Vec<UnitId>,
+    /// Retired units not yet removed.
+    retire_left: BTreeSet<UnitId>,
     retiring: bool,
 }
 
@@ -641,6 +644,10 @@ impl Engine {
             Observation::Added { unit } => self.on_added(now, unit, &mut out),
             Observation::Removed { unit } => {
                 self.gating.remove(&unit);
+                if let Some(w) = &mut self.wave {
+                    w.left.remove(&unit);
+                    w.retire_left.remove(&unit);
+                }
                 if self.units.remove(&unit).is_some() {
                     self.last_progress = now;
                     out.push(Action::Emit(DeployEvent::UnitRemoved { unit }));
@@ -1021,7 +1028,7 @@ impl Engine {
             self.trigger(now, trig, out);
         } else if let Some(w) = &mut self.wave {
             // Rolling back: the unit leaves this wave and is picked again after a period.
-            w.members.retain(|m| m != unit);
+            w.left.remove(unit);
             self.wave_dirty = true;
         }
     }
@@ -1123,6 +1130,9 @@ impl Engine {
             t.bad_seen = 0;
             self.gating.remove(id);
             self.wave_dirty = true;
+            if let Some(w) = &mut self.wave {
+                w.left.remove(id);
+            }
             self.last_progress = now;
             out.push(Action::Emit(DeployEvent::UnitAvailable {
                 unit: id.clone(),
@@ -1139,7 +1149,7 @@ impl Engine {
         let in_wave = match &mut self.wave {
             Some(w) if w.adds_pending > 0 && release == target => {
                 w.adds_pending -= 1;
-                w.members.push(v.id.clone());
+                w.left.insert(v.id.clone());
                 true
             }
             _ => {
@@ -1306,8 +1316,9 @@ impl Engine {
         } else if let Some(w) = &mut self.wave {
             // Rolling back: drop the failed unit from the wave; it is picked again later.
             if let Some(u) = &unit {
-                w.members.retain(|m| m != u);
+                w.left.remove(u);
                 w.retire.retain(|m| m != u);
+                w.retire_left.remove(u);
             }
         }
     }
@@ -1626,22 +1637,16 @@ impl Engine {
     }
 
     fn check_wave(&mut self, now: Duration, out: &mut Vec<Action>) {
-        let Some(w) = self.wave.clone() else {
+        let Some(w) = &self.wave else {
             return;
         };
-        if w.adds_pending > 0 {
-            return;
-        }
-        let members_done = w.members.iter().all(|m| match self.units.get(m) {
-            None => true,
-            Some(t) => matches!(t.op, Op::Done),
-        });
-        if !members_done {
+        if w.adds_pending > 0 || !w.left.is_empty() {
             return;
         }
         if !w.retiring && !w.retire.is_empty() {
             let lb = self.lb_managed();
-            for r in &w.retire {
+            let retire = w.retire.clone();
+            for r in &retire {
                 if let Some(t) = self.units.get_mut(r) {
                     if lb && t.in_lb {
                         t.op = Op::Draining { deploy: false };
@@ -1657,12 +1662,13 @@ impl Engine {
             }
             return;
         }
-        if w.retire.iter().any(|r| self.units.contains_key(r)) {
+        if !w.retire_left.is_empty() {
             return;
         }
+        let no = w.no;
         self.wave = None;
         self.last_progress = now;
-        out.push(Action::Emit(DeployEvent::BatchCompleted { batch: w.no }));
+        out.push(Action::Emit(DeployEvent::BatchCompleted { batch: no }));
         if self.mode == Mode::Forward
             && self.analysis
             && self.cfg.analysis.after_each_batch
@@ -1802,8 +1808,9 @@ impl Engine {
         }
         self.wave = Some(Wave {
             no,
-            members,
+            left: members.into_iter().collect(),
             adds_pending: adds,
+            retire_left: retire.iter().cloned().collect(),
             retire,
             retiring: false,
         });
@@ -1835,9 +1842,10 @@ impl Engine {
                 }
                 self.wave = Some(Wave {
                     no,
-                    members: Vec::new(),
+                    left: BTreeSet::new(),
                     adds_pending: self.desired,
                     retire: Vec::new(),
+                    retire_left: BTreeSet::new(),
                     retiring: false,
                 });
                 self.bg = Some(BlueGreen::Green);
@@ -1845,12 +1853,7 @@ impl Engine {
             }
             Some(BlueGreen::Green) => {
                 let Some(w) = &self.wave else { return };
-                if w.adds_pending > 0
-                    || !w
-                        .members
-                        .iter()
-                        .all(|m| matches!(self.units.get(m).map(|t| &t.op), Some(Op::Done)))
-                {
+                if w.adds_pending > 0 || !w.left.is_empty() {
                     return;
                 }
                 let no = w.no;

@@ -44,6 +44,36 @@
 //! assert!(actions.contains(&Action::Drain(UnitId::new("api-1"))));
 //! assert!(!actions.contains(&Action::Drain(UnitId::new("api-2"))));
 //! ```
+//!
+//! A whole rollout against the simulator (paused tokio time: minutes of rollout take milliseconds):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use runway_core::Release;
+//! use runway_rollout::{HealthGate, Outcome, Rollout, RolloutConfig};
+//! use runway_sim::{ReleaseProfile, SimPlatform};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let sim = SimPlatform::builder()
+//!     .environment("production").service("api").units(3).initial_release("v1")
+//!     .release(ReleaseProfile::unhealthy("v2"))
+//!     .build();
+//! let report = Rollout::builder()
+//!     .with_platform(Arc::new(sim.clone()))
+//!     .with_probe(Arc::new(sim.clone()))
+//!     .with_environment("production")
+//!     .with_release(Release::new("v2"))
+//!     .with_config(RolloutConfig::default().with_gate(HealthGate::default().with_period(Duration::from_secs(2))))
+//!     .build()
+//!     .unwrap()
+//!     .run()
+//!     .await
+//!     .unwrap();
+//! assert!(matches!(report.outcome, Outcome::RolledBack { .. }));
+//! assert_eq!(sim.units_by_release().len(), 1); // all on v1 again
+//! # }
+//! ```
 
 mod config;
 mod driver;
