@@ -283,6 +283,12 @@ impl LogCapabilities {
 /// A stream of log lines.
 pub type LogStream = BoxStream<'static, Result<LogEntry>>;
 
+/// Read a whole [`LogStream`] into a vector, stopping at the first error.
+pub async fn collect_logs(stream: LogStream) -> Result<Vec<LogEntry>> {
+    use futures::TryStreamExt;
+    stream.try_collect().await
+}
+
 /// A source of logs (CloudWatch Logs, Railway logs, the simulator's log stream).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]

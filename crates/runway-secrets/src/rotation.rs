@@ -88,6 +88,39 @@ pub trait Rotator: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// Forwarding impl, so an `Arc<dyn Rotator>` can be wrapped (for example by
+/// [`FailingRotator`](crate::testing::FailingRotator)).
+#[async_trait]
+impl<R: Rotator + ?Sized> Rotator for Arc<R> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    async fn create(&self, current: &SecretVersion) -> runway_core::Result<SecretString> {
+        (**self).create(current).await
+    }
+
+    async fn set(
+        &self,
+        pending: &SecretVersion,
+        current: &SecretVersion,
+    ) -> runway_core::Result<()> {
+        (**self).set(pending, current).await
+    }
+
+    async fn test(&self, pending: &SecretVersion) -> runway_core::Result<()> {
+        (**self).test(pending).await
+    }
+
+    async fn finish(
+        &self,
+        current: &SecretVersion,
+        previous: Option<&SecretVersion>,
+    ) -> runway_core::Result<()> {
+        (**self).finish(current, previous).await
+    }
+}
+
 /// What the store says before a rotation starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inspection {
