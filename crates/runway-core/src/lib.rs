@@ -50,7 +50,7 @@ pub use error::{BoxError, Error, ErrorKind, Result, kind_for_http_status};
 pub use event::{Emitter, Event, EventPayload, EventSink, MemorySink};
 pub use logs::{
     AggregateQuery, AggregateResult, INSIGHTS_ERRORS, LogCapabilities, LogEntry, LogLevel,
-    LogQuery, LogScope, LogSource, LogStream,
+    LogQuery, LogScope, LogSource, LogStream, collect_logs,
 };
 pub use metrics::{
     MetricsQuery, MetricsSource, RequestMetrics, ResourceMetrics, new_latency_histogram,
