@@ -418,3 +418,57 @@ pub(crate) fn classify_sqlx(e: sqlx::Error, dialect: Dialect) -> TargetError {
     };
     TargetError::new(kind, code, e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_table_names_are_validated_and_quoted() {
+        let t = HistoryTable::parse("ops.schema_history").unwrap();
+        assert_eq!(t.quoted(), "\"ops\".\"schema_history\"");
+        assert_eq!(t.qualified(), "ops.schema_history");
+        for bad in [
+            "",
+            "a.b.c",
+            "x\"; DROP TABLE users; --",
+            "1abc",
+            "a-b",
+            "a.",
+            ".a",
+        ] {
+            assert!(
+                matches!(HistoryTable::parse(bad), Err(MigrateError::Config(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            Dialect::Postgres
+                .create_history(&t)
+                .starts_with("CREATE SCHEMA IF NOT EXISTS \"ops\";")
+        );
+    }
+
+    #[test]
+    fn timeouts_render_per_dialect() {
+        let d = Duration::from_millis(1500);
+        assert_eq!(
+            Dialect::Postgres
+                .set_timeout("lock_timeout", d, true)
+                .as_deref(),
+            Some("SET LOCAL lock_timeout = '1500ms'")
+        );
+        assert_eq!(Dialect::Sqlite.set_timeout("lock_timeout", d, true), None);
+        assert_eq!(Dialect::Sqlite.begin(), "BEGIN IMMEDIATE");
+    }
+
+    #[test]
+    fn target_errors_classify() {
+        let e = TargetError::new(TargetErrorKind::Deadlock, Some("40P01".into()), "deadlock");
+        assert!(e.is_lock_timeout());
+        assert_eq!(e.error_kind(), ErrorKind::Timeout);
+        assert_eq!(e.to_string(), "deadlock [40P01]");
+        let e = TargetError::new(TargetErrorKind::StatementTimeout, None, "cancelled");
+        assert!(!e.is_lock_timeout());
+    }
+}
