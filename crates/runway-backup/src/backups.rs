@@ -305,6 +305,7 @@ impl BackupsBuilder {
             drill_jobs: self.drill_jobs.max(1),
             scratch_dir: self.scratch_dir,
             compress: self.compress,
+            pg_dump_version: Arc::default(),
         })
     }
 }
@@ -320,6 +321,7 @@ pub struct Backups {
     drill_jobs: u32,
     scratch_dir: Option<PathBuf>,
     compress: Option<u8>,
+    pg_dump_version: Arc<tokio::sync::OnceCell<String>>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -438,7 +440,11 @@ impl Backups {
         let started = Instant::now();
         let created_at = self.clock.now();
         let tools = self.tools()?;
-        let tool_version = tools.pg_dump_version().await?;
+        let tool_version = self
+            .pg_dump_version
+            .get_or_try_init(|| tools.pg_dump_version())
+            .await?
+            .clone();
         let mut conn = pg::connect(url, "connecting to the source database").await?;
         let (source, server_version) = pg::identity(&mut conn).await?;
         sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

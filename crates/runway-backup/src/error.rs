@@ -262,3 +262,51 @@ impl From<BackupError> for runway_core::Error {
             .with_source(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_conversion_keep_the_classification() {
+        let id = BackupId::parse("backup_20260101_000000").unwrap();
+        let e = BackupError::SizeMismatch {
+            id,
+            expected: 10,
+            actual: 5,
+        };
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.is_corrupt_backup());
+        let core: runway_core::Error = e.into();
+        assert_eq!(*core.kind(), ErrorKind::InvalidInput);
+        assert!(core.to_string().contains("backup_20260101_000000"));
+
+        let refused = BackupError::RestoreRefused(Refusal::NotEmpty {
+            database: "staging".into(),
+            relations: 3,
+        });
+        assert_eq!(refused.kind(), ErrorKind::Conflict);
+        assert!(!refused.is_corrupt_backup());
+        assert!(refused.to_string().contains("allow_non_empty"));
+
+        let storage = BackupError::Storage {
+            backend: "s3://b".into(),
+            operation: "get",
+            key: "k".into(),
+            source: Box::new(runway_core::Error::unavailable("503")),
+        };
+        assert_eq!(storage.kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            BackupError::ToolNotFound("pg_dump").kind(),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            BackupError::Timeout {
+                tool: "pg_dump",
+                limit: Duration::from_secs(1)
+            }
+            .kind(),
+            ErrorKind::Timeout
+        );
+    }
+}

@@ -416,3 +416,27 @@ impl StorageWriter for S3Writer {
         self.inner.abort().await.map_err(map_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret_key() {
+        let b = S3Storage::builder()
+            .with_bucket("backups")
+            .with_credentials("AKIDEXAMPLE", SecretString::from("wJalrXUtnFEMI-secret"));
+        let shown = format!("{b:?}");
+        assert!(
+            !shown.contains("wJalrXUtnFEMI-secret") && !shown.contains("AKIDEXAMPLE"),
+            "{shown}"
+        );
+        let s = b
+            .with_endpoint("http://127.0.0.1:1")
+            .with_allow_http(true)
+            .build()
+            .unwrap();
+        assert!(!format!("{s:?}").contains("secret"));
+        assert_eq!(s.describe(), "s3://backups");
+    }
+}
