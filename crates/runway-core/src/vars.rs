@@ -320,6 +320,20 @@ mod tests {
         assert!(validate_name("").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn env_example_never_panics_and_never_echoes(text in "\\PC{0,200}", secret in "[a-z]{12}") {
+            let doc = format!("{text}\nBROKEN LINE {secret}\n");
+            match EnvExample::parse(&doc) {
+                Ok(ex) => for n in ex.names() { proptest::prop_assert!(validate_name(&n).is_ok()); },
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.kind(), &crate::ErrorKind::InvalidInput);
+                    proptest::prop_assert!(!e.to_string().contains(&secret));
+                }
+            }
+        }
+    }
+
     #[test]
     fn fingerprint_is_stable_and_short() {
         let f = fingerprint(&SecretString::from("hunter2"));
