@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use runway_backup::{Backups, LocalDir, PgUrl};
 use runway_core::{
-    Clock, Environment, EnvironmentId, EnvironmentKind, EventSink, LogScope, Notifier,
+    Clock, Emitter, Environment, EnvironmentId, EnvironmentKind, EventSink, LogScope, Notifier,
     Release as ReleaseSpec,
 };
 use runway_health::verify::{ErrorSpike, MonitorPlan, Thresholds, Verification};
@@ -135,6 +135,8 @@ pub fn assemble(
         .release(profile)
         .build();
     let clock: Arc<dyn Clock> = Arc::new(sim.clock());
+    // Migrations, backups and verification report through the same sink as the release.
+    let emitter = Emitter::new(sink.clone()).with_clock(clock.clone());
 
     // Verification: the simulator's metrics and logs against the runbook's thresholds.
     let verification = Verification::builder()
@@ -152,12 +154,14 @@ pub fn assemble(
             },
         })
         .with_clock(clock.clone())
+        .with_emitter(emitter.clone())
         .build()
         .map_err(|e| AssembleError::Invalid(format!("verification: {e}")))?;
 
     // Database, migrations, backups and lock.
     let mut backups = Backups::builder()
-        .with_storage(Arc::new(LocalDir::new(state_dir.join(&config.backup.dir))));
+        .with_storage(Arc::new(LocalDir::new(state_dir.join(&config.backup.dir))))
+        .with_emitter(emitter.clone());
     let drill_url = std::env::var("RUNWAY_DRILL_DATABASE_URL")
         .ok()
         .filter(|v| !v.is_empty())

@@ -403,6 +403,23 @@ fn check_no_secrets(text: &str) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_documents_are_typed_errors_or_configs(text in "\\PC{0,300}") {
+            if let Err(e) = Config::from_toml_str(&text) {
+                proptest::prop_assert_eq!(e.kind(), runway_core::ErrorKind::InvalidInput);
+            }
+        }
+
+        #[test]
+        fn arbitrary_sections_and_values(section in "[a-z]{1,10}", key in "[a-z_]{1,12}", value in "\\PC{0,20}") {
+            let doc = format!("[{section}]\n{key} = {value:?}\n");
+            if let Err(e) = Config::from_toml_str(&doc) {
+                proptest::prop_assert_eq!(e.kind(), runway_core::ErrorKind::InvalidInput);
+            }
+        }
+    }
+
     #[test]
     fn defaults_are_the_embedded_default() {
         let c = Config::from_toml_str("").unwrap();

@@ -8,4 +8,5 @@ pub mod assemble;
 pub mod config;
 pub mod diagnose;
 pub mod preflight;
+pub mod progress;
 pub mod release;
