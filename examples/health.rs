@@ -69,7 +69,11 @@ fn build(args: &Args) -> anyhow::Result<HealthChecker> {
     let timeout = Duration::from_millis(args.timeout_ms);
     let mut b = HealthChecker::builder().with_probe_timeout(timeout + Duration::from_secs(1));
     for (i, url) in args.urls.iter().enumerate() {
-        let name = if args.urls.len() == 1 { "http".to_owned() } else { format!("http-{}", i + 1) };
+        let name = if args.urls.len() == 1 {
+            "http".to_owned()
+        } else {
+            format!("http-{}", i + 1)
+        };
         b = b.with_check(
             HttpCheck::builder(name, url.clone())
                 .expect_status_range(200..=399)
@@ -81,7 +85,8 @@ fn build(args: &Args) -> anyhow::Result<HealthChecker> {
     }
     if let Some(url) = &args.postgres {
         b = b.with_check(
-            PostgresCheck::connect("database", &SecretString::from(url.clone()))?.with_timeout(timeout),
+            PostgresCheck::connect("database", &SecretString::from(url.clone()))?
+                .with_timeout(timeout),
         );
     }
     if let Some(url) = &args.redis {
@@ -99,7 +104,9 @@ fn build(args: &Args) -> anyhow::Result<HealthChecker> {
         anyhow::bail!("--queue needs --redis (the Celery broker)");
     }
     for (i, addr) in args.tcp.iter().enumerate() {
-        b = b.with_check(TcpCheck::new(format!("tcp-{}", i + 1), addr.clone()).with_timeout(timeout));
+        b = b.with_check(
+            TcpCheck::new(format!("tcp-{}", i + 1), addr.clone()).with_timeout(timeout),
+        );
     }
     let checker = b.build()?;
     if checker.names().is_empty() {
@@ -112,8 +119,14 @@ fn print_table(report: &Report, exposure: Exposure) {
     println!("{:<12} {:<6} {:>8}  output", "check", "status", "ms");
     for c in &report.components {
         let mut out = c.output().unwrap_or_default();
-        if exposure == Exposure::Internal && let Some(d) = &c.detail {
-            out = if out.is_empty() { d.clone() } else { format!("{out}: {d}") };
+        if exposure == Exposure::Internal
+            && let Some(d) = &c.detail
+        {
+            out = if out.is_empty() {
+                d.clone()
+            } else {
+                format!("{out}: {d}")
+            };
         }
         println!(
             "{:<12} {:<6} {:>8.1}  {}",
@@ -137,7 +150,11 @@ async fn main() -> ExitCode {
         }
     };
     let report = checker.report().await;
-    let exposure = if args.detail { Exposure::Internal } else { Exposure::Public };
+    let exposure = if args.detail {
+        Exposure::Internal
+    } else {
+        Exposure::Public
+    };
     if args.json {
         let v = match args.format {
             Format::HealthJson => report.to_health_json(exposure),

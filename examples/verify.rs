@@ -20,7 +20,9 @@ use clap::Parser;
 use runway_core::{
     Clock, DeployOptions, ListUnits, LogScope, LogSource, MetricsSource, Platform, Release,
 };
-use runway_health::verify::{ErrorSpike, MonitorPlan, Thresholds, Verdict, Verification, VerifyScope};
+use runway_health::verify::{
+    ErrorSpike, MonitorPlan, Thresholds, Verdict, Verification, VerifyScope,
+};
 use runway_sim::{ReleaseProfile, SimPlatform};
 
 #[derive(Debug, Parser)]
@@ -69,12 +71,19 @@ async fn against_url(args: &Args, base: &str) -> anyhow::Result<Verdict> {
         .with_health_url(format!("{base}{}", args.health_path))
         .with_ping_url(format!("{base}{}", args.ping_path))
         .build()?;
-    let report = v.run(&VerifyScope::new("production", chrono::Utc::now())).await?;
+    let report = v
+        .run(&VerifyScope::new("production", chrono::Utc::now()))
+        .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for c in &report.immediate.checks.components {
-            println!("{:<8} {:<5} {}", c.name, c.status.as_str(), c.output().unwrap_or_default());
+            println!(
+                "{:<8} {:<5} {}",
+                c.name,
+                c.status.as_str(),
+                c.output().unwrap_or_default()
+            );
         }
         println!("verdict: {} ({})", report.verdict.as_str(), report.reason);
     }
@@ -94,7 +103,8 @@ async fn against_sim(args: &Args) -> anyhow::Result<Verdict> {
     let env = "production".into();
     let units = sim.units(&env, &ListUnits::default()).await?;
     for u in &units {
-        sim.deploy(&u.id, &Release::new("v2"), &DeployOptions::default()).await?;
+        sim.deploy(&u.id, &Release::new("v2"), &DeployOptions::default())
+            .await?;
     }
     tokio::time::sleep(Duration::from_secs(120)).await; // start + ready, in simulated time
     let deployed_at = sim.clock().now();
@@ -116,7 +126,10 @@ async fn against_sim(args: &Args) -> anyhow::Result<Verdict> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         if let Some(e) = &report.immediate.errors {
-            println!("log errors: {} before deploy, {} since (spike: {})", e.before, e.after, e.spike);
+            println!(
+                "log errors: {} before deploy, {} since (spike: {})",
+                e.before, e.after, e.spike
+            );
         }
         if let Some(m) = &report.monitoring {
             println!("{} requests in the window", m.samples);
