@@ -88,7 +88,7 @@ fn main() {
     let rounds: usize = std::env::var("RUNWAY_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(5);
     let sqlx = sqlx_bin();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -152,14 +152,21 @@ fn main() {
         }
 
         let (o, p) = (median(ours.clone()), median(peer.clone()));
-        println!("migrations: {n}, rounds: {rounds} (medians)");
+        let (ob, pb) = (
+            ours.iter().min().copied().unwrap(),
+            peer.iter().min().copied().unwrap(),
+        );
+        println!("migrations: {n}, rounds: {rounds} (alternating order; medians, best of the rounds in brackets)");
         println!("| measurement | runway-migrate | sqlx-cli | ratio |");
         println!("|---|---|---|---|");
         println!(
-            "| apply {n} migrations to an empty database | {} | {} (`sqlx migrate run`) | {:.2} |",
+            "| apply {n} migrations to an empty database | {} [{}] | {} [{}] (`sqlx migrate run`) | {:.2} [{:.2}] |",
             ms(o),
+            ms(ob),
             ms(p),
-            o.as_secs_f64() / p.as_secs_f64()
+            ms(pb),
+            o.as_secs_f64() / p.as_secs_f64(),
+            ob.as_secs_f64() / pb.as_secs_f64()
         );
         println!(
             "| status with {n} applied | {} | {} (`sqlx migrate info`) | {:.2} |",
