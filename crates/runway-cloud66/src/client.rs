@@ -299,6 +299,7 @@ impl Cloud66Client {
         {
             tracing::warn!(warning = w, "cloud66 warning");
         }
+        tracing::debug!(status, path, "cloud66 response");
         let bytes = resp.bytes().await.map_err(transport_error)?;
         if (200..300).contains(&status) {
             Ok(bytes_body::Body(bytes.to_vec()))

@@ -74,6 +74,7 @@ pub struct RailwayBuilder {
     model: ControlModel,
     poll_interval: Duration,
     poll_timeout: Duration,
+    unrendered: bool,
 }
 
 impl Default for RailwayBuilder {
@@ -96,6 +97,7 @@ impl RailwayBuilder {
             model: ControlModel::Delegated,
             poll_interval: Duration::from_secs(2),
             poll_timeout: Duration::from_secs(120),
+            unrendered: false,
         }
     }
 
@@ -187,6 +189,14 @@ impl RailwayBuilder {
         self
     }
 
+    /// Read variables unrendered: `${{Postgres.DATABASE_URL}}` references stay as written instead of being
+    /// resolved to values (what you want when diffing configuration between environments). Default: rendered.
+    #[must_use]
+    pub fn with_unrendered_variables(mut self, on: bool) -> Self {
+        self.unrendered = on;
+        self
+    }
+
     /// Validate and build.
     pub fn build(self) -> Result<RailwayClient, Error> {
         let token = self.token.ok_or_else(|| {
@@ -231,6 +241,7 @@ impl RailwayBuilder {
                 model: self.model,
                 poll_interval: self.poll_interval,
                 poll_timeout: self.poll_timeout,
+                unrendered: self.unrendered,
                 limits: Mutex::new(None),
             }),
         })
@@ -264,6 +275,7 @@ pub(crate) struct Inner {
     pub(crate) model: ControlModel,
     pub(crate) poll_interval: Duration,
     pub(crate) poll_timeout: Duration,
+    pub(crate) unrendered: bool,
     limits: Mutex<Option<RateLimitState>>,
 }
 
@@ -398,6 +410,12 @@ impl RailwayClient {
             now_epoch,
         );
         self.record_limits(&limits);
+        tracing::debug!(
+            status,
+            remaining = limits.remaining,
+            token = self.inner.token.kind(),
+            "railway graphql response"
+        );
         let bytes = resp.bytes().await.map_err(transport_error)?;
         wire::decode_response(status, &limits, &bytes, secrets)
     }

@@ -84,9 +84,10 @@ pub const DEPLOYMENT_RESTART: &str = r#"mutation DeploymentRestart($id: String!)
   deploymentRestart(id: $id)
 }"#;
 
-/// Variables of an environment (shared) or of one service: a JSON map.
-pub const VARIABLES: &str = r#"query Variables($projectId: String!, $environmentId: String!, $serviceId: String) {
-  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: true)
+/// Variables of an environment (shared) or of one service: a JSON map. `unrendered: true` keeps
+/// `${{Service.VAR}}` references instead of resolving them.
+pub const VARIABLES: &str = r#"query Variables($projectId: String!, $environmentId: String!, $serviceId: String, $unrendered: Boolean) {
+  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
 }"#;
 
 /// Set one variable.

@@ -194,6 +194,22 @@ impl RailwayClient {
         }
     }
 
+    /// The environment id for a name (`"production"`) or id, from the project's environments.
+    pub async fn resolve_environment(&self, name_or_id: &str) -> Result<EnvironmentId> {
+        let envs = self.environments().await?;
+        envs.iter()
+            .find(|e| e.id.as_str() == name_or_id)
+            .or_else(|| {
+                envs.iter()
+                    .find(|e| e.name.eq_ignore_ascii_case(name_or_id))
+            })
+            .map(|e| e.id.clone())
+            .ok_or_else(|| {
+                RailwayError::NotFound(format!("environment {name_or_id:?} in the project"))
+                    .into_error("environments")
+            })
+    }
+
     async fn rollback_target(&self, unit: &UnitId, to: &RollbackTarget) -> Result<RawDeployment> {
         let list = self.raw_deployments(unit, 50, "rollback").await?;
         let not_found = |what: String| RailwayError::NotFound(what).into_error("rollback");

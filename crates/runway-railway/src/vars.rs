@@ -36,7 +36,9 @@ impl VariableStore for RailwayClient {
     }
 
     async fn list(&self, scope: &VariableScope) -> Result<Variables> {
-        let vars = Value::Object(self.scope_json(scope).await?);
+        let mut vars = self.scope_json(scope).await?;
+        vars.insert("unrendered".into(), json!(self.inner.unrendered));
+        let vars = Value::Object(vars);
         let data = self
             .call(
                 "variables.list",

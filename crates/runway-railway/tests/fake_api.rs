@@ -35,6 +35,18 @@ async fn environments_services_and_units() {
     let c = common::client(&fake);
     let envs = c.environments().await.unwrap();
     assert_eq!(envs.len(), 2);
+    assert_eq!(
+        c.resolve_environment("Production").await.unwrap().as_str(),
+        PRODUCTION
+    );
+    assert_eq!(
+        c.resolve_environment(STAGING).await.unwrap().as_str(),
+        STAGING
+    );
+    assert_eq!(
+        c.resolve_environment("qa").await.unwrap_err().kind(),
+        &runway_core::ErrorKind::NotFound
+    );
     let prod = envs.iter().find(|e| e.id.as_str() == PRODUCTION).unwrap();
     assert_eq!(prod.kind, EnvironmentKind::Production);
     let services = c.services(&prod.id).await.unwrap();
@@ -304,6 +316,23 @@ async fn variables_round_trip_with_replace_and_skip_deploys() {
     .await
     .unwrap();
     assert_eq!(fake.variable(STAGING, None, "SHARED").as_deref(), Some("s"));
+    // Variables are read rendered by default, unrendered on request.
+    let unrendered = RailwayClient::builder()
+        .with_api_token(runway_testkit::fake_railway::ACCOUNT_TOKEN)
+        .with_project(runway_testkit::fake_railway::PROJECT_ID)
+        .with_base_url(fake.url())
+        .with_unrendered_variables(true)
+        .build()
+        .unwrap();
+    unrendered.list(&shared).await.unwrap();
+    let sent: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("Variables"))
+        .map(|r| r.variables["unrendered"].as_bool())
+        .collect();
+    assert_eq!(sent.first(), Some(&Some(false)));
+    assert_eq!(sent.last(), Some(&Some(true)));
     // Bad names never reach the API.
     assert_eq!(
         c.set(
