@@ -122,7 +122,7 @@ pub fn assemble(
     let profile = if config.platform.bad_release {
         ReleaseProfile::unhealthy(spec.id.clone())
     } else {
-        ReleaseProfile::healthy(spec.id.clone())
+        ReleaseProfile::healthy(spec.id.clone()).with_error_rate(config.platform.error_rate)
     };
     let sim = SimPlatform::builder()
         .seed(42)

@@ -151,6 +151,9 @@ pub struct PlatformConfig {
     pub units: usize,
     /// Simulator: make the new release fail its health checks (shows the automatic rollback).
     pub bad_release: bool,
+    /// Simulator: the share of requests the new release answers with 5xx while passing its health checks
+    /// (shows the rollback after a failed post-deploy verification).
+    pub error_rate: f64,
     /// Simulator: time from deploy to process start.
     #[serde(with = "humantime_serde")]
     pub start_time: Duration,
@@ -165,6 +168,7 @@ impl Default for PlatformConfig {
             kind: PlatformKind::Sim,
             units: 3,
             bad_release: false,
+            error_rate: 0.001,
             start_time: Duration::from_millis(800),
             ready_time: Duration::from_millis(1200),
         }
@@ -353,6 +357,11 @@ fn finish(fig: Figment) -> Result<Config, ConfigError> {
     let cfg: Config = fig
         .extract()
         .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    if !(0.0..=1.0).contains(&cfg.platform.error_rate) {
+        return Err(ConfigError::Invalid(
+            "platform.error_rate must be between 0 and 1".into(),
+        ));
+    }
     if cfg.platform.units == 0 {
         return Err(ConfigError::Invalid(
             "platform.units must be at least 1".into(),

@@ -140,14 +140,20 @@ impl State {
                 self.done = 0;
                 self.line(format!(
                     "  rolling out {release} over {units} units ({strategy}), replacing {}",
-                    if self.previous.is_empty() { "nothing" } else { &self.previous }
+                    if self.previous.is_empty() {
+                        "nothing"
+                    } else {
+                        &self.previous
+                    }
                 ));
                 if let Some(mp) = &self.bars {
                     let b = mp.add(ProgressBar::new(self.total));
                     b.set_style(
-                        ProgressStyle::with_template("  fleet [{bar:30.green/white}] {pos}/{len} on {msg}")
-                            .expect("static template")
-                            .progress_chars("█▓░"),
+                        ProgressStyle::with_template(
+                            "  fleet [{bar:30.green/white}] {pos}/{len} on {msg}",
+                        )
+                        .expect("static template")
+                        .progress_chars("█▓░"),
                     );
                     b.set_message(self.release.clone());
                     self.fleet = Some(b);
@@ -218,9 +224,10 @@ impl State {
             BackupEvent::Completed { id, bytes, .. } => {
                 self.line(format!("  backup {id}: {bytes} bytes, sha256 recorded"))
             }
-            BackupEvent::Verified { id, level, ok, .. } => {
-                self.line(format!("  backup {id}: {level} {}", if *ok { "passed" } else { "FAILED" }))
-            }
+            BackupEvent::Verified { id, level, ok, .. } => self.line(format!(
+                "  backup {id}: {level} {}",
+                if *ok { "passed" } else { "FAILED" }
+            )),
             _ => {}
         }
     }
@@ -233,7 +240,10 @@ impl State {
             ..
         } = e
         {
-            let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let why = reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             self.line(format!("  verification {phase}: {verdict}{why}"));
         }
     }

@@ -631,7 +631,7 @@ impl Release {
         let previous = self.previous_release().await;
         let t = tokio::time::Instant::now();
         run.begin(Step::Rollout).await;
-        let rollout = match self.rollout_builder(previous.clone()).build() {
+        let rollout = match self.rollout_builder(Some(previous.clone())).build() {
             Ok(r) => r,
             Err(e) => {
                 let error = e.to_string();
@@ -727,18 +727,24 @@ impl Release {
         }
     }
 
-    fn rollout_builder(&self, previous: Option<ReleaseId>) -> runway_rollout::RolloutBuilder {
+    /// A rollout of the new release (`Some(previous)`), or the parts shared with a rollback (`None`).
+    fn rollout_builder(
+        &self,
+        forward: Option<Option<ReleaseId>>,
+    ) -> runway_rollout::RolloutBuilder {
         let mut b = Rollout::builder()
             .with_platform(self.platform.clone())
             .with_probe(self.probe.clone())
             .with_sink(self.sink.clone())
             .with_config(self.rollout.clone())
             .with_environment(self.environment.id.clone())
-            .with_release(self.release.clone())
             .with_owner(self.owner.clone())
             .with_clock(self.clock.clone());
-        if let Some(p) = previous {
-            b = b.with_previous(p);
+        if let Some(previous) = forward {
+            b = b.with_release(self.release.clone());
+            if let Some(p) = previous {
+                b = b.with_previous(p);
+            }
         }
         if let Some(j) = &self.journal {
             b = b.with_journal(j.clone());
@@ -761,7 +767,7 @@ impl Release {
     async fn roll_back(&self, previous: Option<ReleaseId>) -> Result<(), String> {
         let previous = previous.ok_or("no previous release to roll back to")?;
         let rollout = self
-            .rollout_builder(Some(self.release.id.clone()))
+            .rollout_builder(None)
             .rollback_to(previous)
             .build()
             .map_err(|e| e.to_string())?;

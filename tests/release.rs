@@ -168,6 +168,37 @@ async fn bad_release_rolls_back_and_the_notifier_gets_the_failure() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_verification_rolls_the_release_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = fast_config(dir.path());
+    // Passes every health check, but answers 5% of requests with 5xx: the runbook allows < 1%.
+    cfg.platform.error_rate = 0.05;
+    let (a, rec, _) = assembled(&cfg, None);
+    let report = a.release.run().await;
+    match &report.outcome {
+        ReleaseOutcome::RolledBack {
+            step: Step::Verify,
+            reason,
+        } => {
+            assert!(reason.contains("5xx"), "{reason}");
+        }
+        other => panic!("expected a rollback after verification, got {other:?}"),
+    }
+    assert!(
+        report.step(Step::Rollout).unwrap().ok,
+        "the rollout itself succeeded"
+    );
+    assert_eq!(
+        units_on(&a, "v1.0"),
+        3,
+        "every unit back on the previous release"
+    );
+    let last = rec.last();
+    assert_eq!(last.kind, NotificationKind::Failed);
+    assert_eq!(last.rollback, RollbackStatus::Automatic);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_migration_deploys_no_code() {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("migrations");
