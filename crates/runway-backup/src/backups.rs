@@ -198,6 +198,7 @@ pub struct BackupsBuilder {
     drill_jobs: u32,
     scratch_dir: Option<PathBuf>,
     compress: Option<u8>,
+    tool_timeout: Option<Duration>,
 }
 
 impl BackupsBuilder {
@@ -284,6 +285,14 @@ impl BackupsBuilder {
         self
     }
 
+    /// Stop `pg_dump` / `pg_restore` runs that take longer than `limit` ([`BackupError::Timeout`]);
+    /// default: no limit.
+    #[must_use]
+    pub fn with_tool_timeout(mut self, limit: Duration) -> Self {
+        self.tool_timeout = Some(limit);
+        self
+    }
+
     /// Validate and build.
     pub fn build(self) -> Result<Backups> {
         let storage = self.storage.ok_or_else(|| {
@@ -305,6 +314,7 @@ impl BackupsBuilder {
             drill_jobs: self.drill_jobs.max(1),
             scratch_dir: self.scratch_dir,
             compress: self.compress,
+            tool_timeout: self.tool_timeout,
             pg_dump_version: Arc::default(),
         })
     }
@@ -321,6 +331,7 @@ pub struct Backups {
     drill_jobs: u32,
     scratch_dir: Option<PathBuf>,
     compress: Option<u8>,
+    tool_timeout: Option<Duration>,
     pg_dump_version: Arc<tokio::sync::OnceCell<String>>,
 }
 
@@ -358,6 +369,20 @@ impl Backups {
             operation,
             key,
             source: Box::new(source),
+        }
+    }
+
+    /// Run a tool future under the configured timeout (the child is killed when the future is dropped).
+    async fn timed<T>(
+        &self,
+        tool: &'static str,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match self.tool_timeout {
+            Some(limit) => tokio::time::timeout(limit, fut)
+                .await
+                .map_err(|_| BackupError::Timeout { tool, limit })?,
+            None => fut.await,
         }
     }
 
@@ -472,26 +497,50 @@ impl Backups {
             .map_err(self.storage_err("create", &key))?;
         let mut child = pg::spawn_pg_dump(&tools.pg_dump, url, &snapshot, self.compress)?;
         let stderr = drain_stderr(child.stderr.take());
-        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
 
-        let copy = copy_hashed(&mut stdout, &mut writer, self.progress(id));
-        let counts = pg::count_tables(&mut conn);
-        let (copied, counts) = tokio::join!(copy, counts);
-        drop(stdout);
-        let status = child
-            .wait()
-            .await
-            .map_err(BackupError::io("waiting for pg_dump"));
-        let err_text = stderr.await.unwrap_or_default();
-
-        let outcome: Result<_> = (|| {
-            let status = status?;
-            if !status.success() {
-                return Err(tool_failed("pg_dump", status, &err_text));
+        let pipeline = async {
+            let mut out = stdout;
+            let copy = copy_hashed(&mut out, &mut writer, self.progress(id));
+            let counts = pg::count_tables(&mut conn);
+            let (copied, counts) = tokio::join!(copy, counts);
+            // Close our end first: if storage failed mid-stream, pg_dump then stops on EPIPE.
+            drop(out);
+            let status = child
+                .wait()
+                .await
+                .map_err(BackupError::io("waiting for pg_dump"));
+            (copied, counts, status)
+        };
+        let finished = match self.tool_timeout {
+            Some(limit) => {
+                tokio::time::timeout(limit, pipeline)
+                    .await
+                    .map_err(|_| BackupError::Timeout {
+                        tool: "pg_dump",
+                        limit,
+                    })
             }
-            let digest = copied.map_err(BackupError::io("streaming pg_dump output"))?;
-            Ok((digest, counts?))
-        })();
+            None => Ok(pipeline.await),
+        };
+        let outcome: Result<_> = match finished {
+            Err(e) => {
+                // kill_on_drop ends pg_dump; wait so it leaves no zombie.
+                let _ = child.kill().await;
+                Err(e)
+            }
+            Ok((copied, counts, status)) => {
+                let err_text = stderr.await.unwrap_or_default();
+                (|| {
+                    let status = status?;
+                    if !status.success() {
+                        return Err(tool_failed("pg_dump", status, &err_text));
+                    }
+                    let digest = copied.map_err(BackupError::io("streaming pg_dump output"))?;
+                    Ok((digest, counts?))
+                })()
+            }
+        };
         let (digest, tables) = match outcome {
             Ok(v) => v,
             Err(e) => {
@@ -867,7 +916,8 @@ impl Backups {
                 let tools = self.tools()?;
                 let local = self.local_file(m);
                 let input = self.archive_input(m, local.as_deref()).await?;
-                let text = pg::pg_restore_list(&tools.pg_restore, input)
+                let text = self
+                    .timed("pg_restore", pg::pg_restore_list(&tools.pg_restore, input))
                     .await
                     .map_err(|e| match e {
                         BackupError::ToolFailed { stderr, .. } => BackupError::Unreadable {
@@ -987,7 +1037,11 @@ impl Backups {
                         no_acl: true,
                     };
                     let t = Instant::now();
-                    pg::pg_restore(&tools.pg_restore, &scratch, input, &flags).await?;
+                    self.timed(
+                        "pg_restore",
+                        pg::pg_restore(&tools.pg_restore, &scratch, input, &flags),
+                    )
+                    .await?;
                     let restore = t.elapsed();
                     let mut conn =
                         pg::connect(&scratch, "connecting to the scratch database").await?;
@@ -1146,7 +1200,11 @@ impl Backups {
         };
         let input = self.archive_input(&m, local.as_deref()).await?;
         let flags = opts.flags();
-        pg::pg_restore(&tools.pg_restore, target, input, &flags).await?;
+        self.timed(
+            "pg_restore",
+            pg::pg_restore(&tools.pg_restore, target, input, &flags),
+        )
+        .await?;
         let duration = started.elapsed();
         self.emit(BackupEvent::RestoreCompleted {
             id: id.to_string(),

@@ -467,3 +467,36 @@ async fn drill_without_a_server_is_a_typed_configuration_error() {
     ));
     assert_eq!(err.kind(), runway_core::ErrorKind::Unsupported);
 }
+
+#[tokio::test]
+async fn a_tool_timeout_stops_pg_dump_and_leaves_nothing() {
+    let db = TestDatabase::create().await;
+    seed(&db.pool().await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backups = Backups::builder()
+        .with_storage(Arc::new(LocalDir::new(dir.path())))
+        .with_tool_timeout(std::time::Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let err = backups
+        .backup_postgres(&PgUrl::parse(db.url()).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackupError::Timeout {
+                tool: "pg_dump",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.kind(), runway_core::ErrorKind::Timeout);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no partial file, no manifest"
+    );
+    assert!(backups.list().await.unwrap().is_empty());
+}
