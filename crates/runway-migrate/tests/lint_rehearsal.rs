@@ -113,6 +113,10 @@ async fn rehearsal_reports_durations_locks_and_round_trips() {
     assert_eq!(noop.problems, vec!["no downgrade".to_string()]);
     assert!(report.stopped.is_none());
     assert!(!report.round_trips());
+    assert!(
+        !report.downgrades_round_trip(),
+        "0004's downgrade does not round-trip"
+    );
     assert!(report.to_text().contains("round-trip FAILED"));
 
     // The source is untouched and the scratch database is gone.
@@ -206,7 +210,13 @@ async fn data_rehearsal_catches_what_schema_only_cannot() {
         .run(&unique)
         .await
         .expect("schema-only rehearsal passes on an empty copy");
-    assert!(schema_only.round_trips());
+    assert!(schema_only.round_trips() && schema_only.downgrades_round_trip());
+    let lock = &schema_only.migrations[0].locks;
+    assert!(
+        lock.iter()
+            .any(|l| l.relation == "public.users" && l.mode == "AccessExclusiveLock"),
+        "{lock:?}"
+    );
 
     let scratch = format!("{}_r2", db.name());
     let err = Rehearsal::builder(url)

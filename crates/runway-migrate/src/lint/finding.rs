@@ -230,6 +230,14 @@ impl Report {
         self.findings.iter().filter(|f| f.severity == s).count()
     }
 
+    /// The summary as a runway event, for an [`Emitter`](runway_core::Emitter) (progress, journal, notifications).
+    pub fn event(&self) -> runway_core::event::MigrationEvent {
+        runway_core::event::MigrationEvent::Linted {
+            errors: self.errors(),
+            warnings: self.warnings(),
+        }
+    }
+
     /// Findings of one rule.
     pub fn of_rule(&self, rule: RuleId) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(move |f| f.rule == rule)
@@ -257,6 +265,30 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_event_counts() {
+        let r = Report {
+            findings: vec![Finding {
+                rule: RuleId::RenameColumn,
+                severity: Severity::Error,
+                file: "f".into(),
+                line: 1,
+                column: 1,
+                message: "m".into(),
+                alternative: "a".into(),
+                table: None,
+            }],
+            ..Report::default()
+        };
+        assert_eq!(
+            r.event(),
+            runway_core::event::MigrationEvent::Linted {
+                errors: 1,
+                warnings: 0
+            }
+        );
+    }
 
     #[test]
     fn rule_ids_round_trip() {

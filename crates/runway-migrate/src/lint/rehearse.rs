@@ -94,6 +94,16 @@ impl RehearsalReport {
         self.stopped.is_none() && self.migrations.iter().all(|m| m.round_trips)
     }
 
+    /// Like [`RehearsalReport::round_trips`], but migrations without a downgrade are left to the linter's
+    /// `missing-downgrade` rule (which an irreversible migration suppresses with a reason).
+    pub fn downgrades_round_trip(&self) -> bool {
+        self.stopped.is_none()
+            && self
+                .migrations
+                .iter()
+                .all(|m| m.down.is_none() || m.round_trips)
+    }
+
     /// Human-readable summary: one line per migration with durations and heavy locks.
     pub fn to_text(&self) -> String {
         let mut out = format!(
