@@ -858,6 +858,10 @@ impl Engine {
         let Some(t) = self.units.get_mut(&v.id) else {
             return;
         };
+        // A unit with an operation in flight is tracked by that operation (a listing may predate it).
+        if !matches!(t.op, Op::None | Op::Done | Op::Failed { .. }) {
+            return;
+        }
         t.release = v.release.clone();
         t.state = v.state;
         t.in_lb = v.in_load_balancer;

@@ -16,7 +16,8 @@ proptest! {
         match decode_journal(&text) {
             Ok(d) => prop_assert!(d.events.len() <= text.lines().count()),
             Err(e) => {
-                prop_assert!(matches!(e, JournalError::Corrupt { .. }));
+                let corrupt = matches!(e, JournalError::Corrupt { .. });
+                prop_assert!(corrupt);
                 prop_assert_eq!(e.kind(), ErrorKind::InvalidInput);
             }
         }
@@ -26,13 +27,15 @@ proptest! {
     fn journal_decoder_survives_mutated_lines(cut in 0usize..SAMPLE.len(), byte in any::<u8>(), at in 0usize..SAMPLE.len(), lines in 1usize..4) {
         let mut bytes = SAMPLE.as_bytes().to_vec();
         bytes[at] = byte;
+        prop_assume!(byte != b'\n');
         let mutated = String::from_utf8_lossy(&bytes).to_string();
+        let torn = String::from_utf8_lossy(&mutated.as_bytes()[..cut.min(mutated.len())]).to_string();
         let mut text = String::new();
         for _ in 0..lines {
             text.push_str(SAMPLE);
             text.push('\n');
         }
-        text.push_str(&mutated[..cut.min(mutated.len())]);
+        text.push_str(&torn);
         // Truncated last line: a torn write, never an error.
         let d = decode_journal(&text).unwrap_or_else(|e| panic!("{e}"));
         prop_assert!(d.events.len() >= lines);
@@ -47,7 +50,8 @@ proptest! {
     #[test]
     fn budget_and_strategy_parsers_never_panic(s in ".{0,40}") {
         if let Err(e) = s.parse::<Budget>() {
-            prop_assert!(matches!(e, RolloutError::InvalidConfig { .. }));
+            let invalid = matches!(e, RolloutError::InvalidConfig { .. });
+            prop_assert!(invalid);
             prop_assert_eq!(e.kind(), ErrorKind::InvalidInput);
         }
         if let Err(e) = s.parse::<RolloutStrategy>() {
