@@ -870,7 +870,13 @@ impl Preflight {
         checks.push((CheckId::Backup, summary, ran));
         findings.extend(f);
 
-        findings.sort_by(|a, b| (a.check, &a.location).cmp(&(b.check, &b.location)));
+        findings.sort_by(|a, b| {
+            (a.check, a.location.is_none(), &a.location).cmp(&(
+                b.check,
+                b.location.is_none(),
+                &b.location,
+            ))
+        });
         let checks = checks
             .into_iter()
             .map(|(check, summary, ran)| {

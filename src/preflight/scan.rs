@@ -537,7 +537,12 @@ pub fn secrets(file: &str, text: &str) -> Vec<Finding> {
             out.push(Finding::new(
                 FindingKind::HardcodedSecret {
                     rule: h.rule,
-                    preview: redact(line, h.start, h.end, h.keep),
+                    // The BEGIN line is a public header; the key body on the lines below is never read.
+                    preview: if h.rule == SecretRule::PrivateKey {
+                        format!("{} …[key body redacted]", line[h.start..].trim())
+                    } else {
+                        redact(line, h.start, h.end, h.keep)
+                    },
                 },
                 at(file, n + 1),
             ));
