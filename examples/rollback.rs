@@ -122,15 +122,16 @@ async fn main() -> ExitCode {
     };
     match back.run().await {
         Ok(report) => {
-            println!(
-                "\nrollback {}: {:?}",
-                report.outcome,
-                sim.units_by_release()
-            );
-            if report.outcome.is_success() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
+            let fleet: Vec<String> = sim
+                .units_by_release()
+                .iter()
+                .map(|(r, us)| format!("{r}: {} units", us.len()))
+                .collect();
+            println!("\n{} ({})", report.outcome, fleet.join(", "));
+            // A manual rollback that completed ends "rolled back"; anything else left units behind.
+            match report.outcome {
+                runway_rollout::Outcome::RolledBack { .. } => ExitCode::SUCCESS,
+                _ => ExitCode::from(1),
             }
         }
         Err(e) => {
