@@ -94,6 +94,50 @@ impl HealthCheckerBuilder {
         }
     }
 
+    /// The runbook's `/health` checks from the environment: `DATABASE_URL` -> `database`
+    /// ([`PostgresCheck`](crate::PostgresCheck)), `REDIS_URL` -> `redis` ([`RedisCheck`](crate::RedisCheck)),
+    /// and with `CELERY_QUEUES` (comma-separated) -> `queue` ([`QueueDepthCheck`](crate::QueueDepthCheck))
+    /// on `CELERY_BROKER_URL` or `REDIS_URL`. Unset variables add nothing.
+    pub fn from_env() -> Result<Self, HealthError> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables from `get` (the test seam).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, HealthError> {
+        use secrecy::SecretString;
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mut b = Self::new();
+        if let Some(url) = get("DATABASE_URL") {
+            b = b.with_check(crate::PostgresCheck::connect(
+                "database",
+                &SecretString::from(url),
+            )?);
+        }
+        let redis = get("REDIS_URL");
+        if let Some(url) = &redis {
+            b = b.with_check(crate::RedisCheck::new(
+                "redis",
+                &SecretString::from(url.clone()),
+            )?);
+        }
+        if let Some(queues) = get("CELERY_QUEUES") {
+            let broker = get("CELERY_BROKER_URL").or(redis).ok_or_else(|| {
+                HealthError::config("CELERY_QUEUES", "needs CELERY_BROKER_URL or REDIS_URL")
+            })?;
+            let names: Vec<String> = queues
+                .split(',')
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_owned)
+                .collect();
+            b = b.with_check(
+                crate::QueueDepthCheck::new("queue", &SecretString::from(broker))?
+                    .with_queues(names),
+            );
+        }
+        Ok(b)
+    }
+
     /// Add a check.
     #[must_use]
     pub fn with_check(mut self, check: impl Check) -> Self {

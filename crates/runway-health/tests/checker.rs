@@ -289,3 +289,36 @@ async fn health_json_shape() {
         assert!(back.status.is_serving());
     }
 }
+
+#[test]
+fn from_vars_builds_the_runbook_checks() {
+    let vars = std::collections::HashMap::from([
+        ("DATABASE_URL", "postgres://app:pw-123@db:5432/app"),
+        ("REDIS_URL", "redis://:pw-456@cache:6379"),
+        ("CELERY_QUEUES", "celery, emails"),
+    ]);
+    let checker =
+        runway_health::HealthCheckerBuilder::from_vars(|k| vars.get(k).map(|v| v.to_string()))
+            .unwrap()
+            .build()
+            .unwrap();
+    assert_eq!(checker.names(), vec!["database", "redis", "queue"]);
+    let dbg = format!("{checker:?}");
+    assert!(!dbg.contains("pw-123") && !dbg.contains("pw-456"), "{dbg}");
+    let none = runway_health::HealthCheckerBuilder::from_vars(|_| None)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(none.names().is_empty());
+    let err = runway_health::HealthCheckerBuilder::from_vars(|k| {
+        (k == "CELERY_QUEUES").then(|| "celery".to_owned())
+    })
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        HealthError::Config {
+            field: "CELERY_QUEUES",
+            ..
+        }
+    ));
+}
