@@ -195,11 +195,17 @@ impl Verification {
         serde_json::to_vec_pretty(self).expect("a verification record always serialises")
     }
 
-    /// Whether this backup is *verified*: its last restore drill passed, for the manifest's current hash.
+    /// Whether this backup is *verified*: its last restore drill passed, for the manifest's current hash,
+    /// and no checksum or listing check failed since (a backup corrupted after its drill is not verified).
     pub fn is_verified_for(&self, manifest: &Manifest) -> bool {
-        self.sha256 == manifest.sha256
-            && self.id == manifest.id
-            && self.drill.as_ref().is_some_and(|d| d.check.ok)
+        let Some(drill) = self.drill.as_ref().filter(|d| d.check.ok) else {
+            return false;
+        };
+        let failed_since = [&self.checksum, &self.listing]
+            .into_iter()
+            .flatten()
+            .any(|c| !c.ok && c.at >= drill.check.at);
+        self.sha256 == manifest.sha256 && self.id == manifest.id && !failed_since
     }
 
     /// The highest level that passed, most recently, for this hash.
@@ -282,6 +288,15 @@ mod tests {
             restore_ms: 1,
         });
         assert!(v.is_verified_for(&m));
+        // A checksum failure after the drill revokes it.
+        let mut later = v.clone();
+        later.checksum = Some(Check {
+            at: m.created_at + chrono::Duration::hours(1),
+            ok: false,
+            duration_ms: 1,
+            error: Some("sha256 differs".into()),
+        });
+        assert!(!later.is_verified_for(&m));
         let mut other = m.clone();
         other.sha256 = "cd".repeat(32);
         assert!(!v.is_verified_for(&other));

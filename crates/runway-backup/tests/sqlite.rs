@@ -113,13 +113,27 @@ async fn sqlite_corruption_fails_verification() {
     let db = dir.path().join("app.db");
     runway_backup::demo::create_sqlite(&db, 40).await.unwrap();
     let m = backups.backup_sqlite(&db).await.unwrap();
+    backups.verify(m.id, VerifyLevel::Drill).await.unwrap();
+    assert!(backups.list().await.unwrap()[0].is_verified());
     let file = dir.path().join("backups").join(&m.file);
     let mut bytes = std::fs::read(&file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
     std::fs::write(&file, &bytes).unwrap();
-    let err = backups.verify(m.id, VerifyLevel::Drill).await.unwrap_err();
+    let err = backups
+        .verify(m.id, VerifyLevel::Checksum)
+        .await
+        .unwrap_err();
     assert!(matches!(err, BackupError::ChecksumMismatch { .. }), "{err}");
+    // Corrupted after its drill: no longer verified, and the gate closes.
+    assert!(!backups.list().await.unwrap()[0].is_verified());
+    assert!(
+        !backups
+            .freshness_gate(Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .passed()
+    );
     bytes.truncate(100);
     std::fs::write(&file, &bytes).unwrap();
     let err = backups
