@@ -409,6 +409,15 @@ impl MigrationSource {
         self.migrations.is_empty()
     }
 
+    /// Versions without a down script (the runbook's "migration has rollback" check).
+    pub fn irreversible(&self) -> Vec<i64> {
+        self.migrations
+            .iter()
+            .filter(|m| m.down.is_none())
+            .map(|m| m.version)
+            .collect()
+    }
+
     /// Where it was loaded from (a folder path, `embedded`, `files` or `memory`).
     pub fn origin(&self) -> &str {
         &self.origin
@@ -437,6 +446,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.len(), 2);
+        assert_eq!(s.irreversible(), vec![1]);
         assert_eq!(s.migrations()[0].version, 1);
         assert!(!s.migrations()[0].is_reversible());
         let b = s.get(2).unwrap();
