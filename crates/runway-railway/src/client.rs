@@ -75,6 +75,7 @@ pub struct RailwayBuilder {
     poll_interval: Duration,
     poll_timeout: Duration,
     unrendered: bool,
+    page_size: u32,
 }
 
 impl Default for RailwayBuilder {
@@ -98,6 +99,7 @@ impl RailwayBuilder {
             poll_interval: Duration::from_secs(2),
             poll_timeout: Duration::from_secs(120),
             unrendered: false,
+            page_size: 100,
         }
     }
 
@@ -197,6 +199,13 @@ impl RailwayBuilder {
         self
     }
 
+    /// Page size for paginated lists (service instances); 1 to 500, default 100.
+    #[must_use]
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.clamp(1, 500);
+        self
+    }
+
     /// Validate and build.
     pub fn build(self) -> Result<RailwayClient, Error> {
         let token = self.token.ok_or_else(|| {
@@ -242,6 +251,7 @@ impl RailwayBuilder {
                 poll_interval: self.poll_interval,
                 poll_timeout: self.poll_timeout,
                 unrendered: self.unrendered,
+                page_size: self.page_size,
                 limits: Mutex::new(None),
             }),
         })
@@ -276,6 +286,7 @@ pub(crate) struct Inner {
     pub(crate) poll_interval: Duration,
     pub(crate) poll_timeout: Duration,
     pub(crate) unrendered: bool,
+    pub(crate) page_size: u32,
     limits: Mutex<Option<RateLimitState>>,
 }
 

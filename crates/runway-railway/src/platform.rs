@@ -16,8 +16,6 @@ use crate::ops;
 use crate::unit::{parse_unit, unit_id};
 use crate::wire::{self, RawDeployment, RawInstance};
 
-const PAGE: i64 = 100;
-
 fn role_for(name: &str) -> ServiceRole {
     let n = name.to_ascii_lowercase();
     if n.contains("postgres") || n.contains("mysql") || n == "db" || n.contains("database") {
@@ -94,7 +92,7 @@ impl RailwayClient {
                 .call(
                     "units",
                     ops::ENVIRONMENT_INSTANCES,
-                    json!({"id": env.as_str(), "projectId": project, "first": PAGE, "after": after}),
+                    json!({"id": env.as_str(), "projectId": project, "first": self.inner.page_size, "after": after}),
                     &[],
                     Idempotency::Idempotent,
                 )

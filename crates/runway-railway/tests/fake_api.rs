@@ -429,3 +429,27 @@ async fn project_token_discovers_its_project_and_is_scoped() {
     assert_eq!(e.kind(), &runway_core::ErrorKind::PermissionDenied);
     assert!(fake.requests().iter().all(|r| r.auth == "project"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn service_instances_are_read_page_by_page() {
+    let fake = FakeRailway::start().await;
+    for i in 0..5 {
+        fake.add_service(&format!("worker-{i}"), 1);
+    }
+    let c = RailwayClient::builder()
+        .with_api_token(runway_testkit::fake_railway::ACCOUNT_TOKEN)
+        .with_project(runway_testkit::fake_railway::PROJECT_ID)
+        .with_base_url(fake.url())
+        .with_page_size(2)
+        .build()
+        .unwrap();
+    let units = c
+        .units(&EnvironmentId::new(PRODUCTION), &ListUnits::default())
+        .await
+        .unwrap();
+    assert_eq!(units.len(), 9);
+    let mut ids: Vec<_> = units.iter().map(|u| u.id.clone()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 9, "no unit twice");
+    assert_eq!(fake.count("EnvironmentInstances"), 5);
+}

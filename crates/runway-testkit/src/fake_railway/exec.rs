@@ -88,6 +88,51 @@ fn wrap<'a>(
     }
 }
 
+/// Relay pagination of a nested connection (`first`, `after`; cursors are positions).
+fn paginate(v: Value, args: &Value) -> Value {
+    let first = args.get("first").and_then(Value::as_i64);
+    let after = args
+        .get("after")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse::<usize>().ok());
+    let Value::Object(mut conn) = v else {
+        return v;
+    };
+    let Some(Value::Array(edges)) = conn.get("edges").cloned() else {
+        return Value::Object(conn);
+    };
+    if first.is_none() && after.is_none() {
+        return Value::Object(conn);
+    }
+    let start = after.map_or(0, |a| a + 1);
+    let take = first.map_or(usize::MAX, |f| f.max(0) as usize);
+    let page: Vec<Value> = edges
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(take)
+        .map(|(i, e)| {
+            let mut e = e.clone();
+            if let Some(o) = e.as_object_mut() {
+                o.insert("cursor".into(), Value::String(i.to_string()));
+            }
+            e
+        })
+        .collect();
+    let end = start + page.len();
+    conn.insert(
+        "pageInfo".into(),
+        serde_json::json!({
+            "hasNextPage": end < edges.len(),
+            "hasPreviousPage": start > 0,
+            "endCursor": if page.is_empty() { Value::Null } else { Value::String((end - 1).to_string()) },
+            "startCursor": if page.is_empty() { Value::Null } else { Value::String(start.to_string()) },
+        }),
+    );
+    conn.insert("edges".into(), Value::Array(page));
+    Value::Object(conn)
+}
+
 impl ObjectValue for JsonObject<'_> {
     fn type_name(&self) -> &str {
         &self.type_name
@@ -102,7 +147,8 @@ impl ObjectValue for JsonObject<'_> {
             .get(info.field_name())
             .cloned()
             .unwrap_or(Value::Null);
-        wrap(self.schema, &info.field_definition().ty, v)
+        let args = from_apollo(info.arguments());
+        wrap(self.schema, &info.field_definition().ty, paginate(v, &args))
     }
 }
 
