@@ -13,7 +13,7 @@ use runway_health::{
 use serde_json::json;
 
 fn http(name: &str, url: String) -> runway_health::HttpCheckBuilder {
-    HttpCheck::builder(name, url).with_timeout(Duration::from_millis(400))
+    HttpCheck::builder(name, url).with_timeout(Duration::from_secs(3))
 }
 
 #[tokio::test]
@@ -37,6 +37,7 @@ async fn ok_500_hang_malformed_and_slow() {
     assert_eq!(err.problem, Some(Problem::HttpStatus { status: 500 }));
 
     let hang = http("api", format!("{base}/hang"))
+        .with_timeout(Duration::from_millis(400))
         .build()
         .unwrap()
         .check()
@@ -258,12 +259,15 @@ async fn http_probe_maps_units_to_urls() {
         (UnitId::new("u5"), format!("{base}/health-warn")),
         (UnitId::new("u6"), format!("{base}/error")),
     ]));
-    let t = Duration::from_millis(300);
+    let t = Duration::from_secs(3);
     assert!(probe.probe(&unit("u1"), t).await.unwrap().healthy);
     let down = probe.probe(&unit("u2"), t).await.unwrap();
     assert!(!down.healthy);
     assert_eq!(down.detail.as_deref(), Some("remote status fail"));
-    let hang = probe.probe(&unit("u3"), t).await.unwrap();
+    let hang = probe
+        .probe(&unit("u3"), Duration::from_millis(300))
+        .await
+        .unwrap();
     assert!(!hang.healthy);
     assert!(hang.latency < Duration::from_secs(2));
     assert!(probe.probe(&unit("u4"), t).await.unwrap().healthy);

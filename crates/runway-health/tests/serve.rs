@@ -11,7 +11,7 @@ use runway_health::{HealthChecker, HttpCheck, Shape, Status, parse_health_respon
 use serde_json::json;
 
 fn http(name: &str, url: String) -> runway_health::HttpCheckBuilder {
-    HttpCheck::builder(name, url).with_timeout(Duration::from_millis(400))
+    HttpCheck::builder(name, url).with_timeout(Duration::from_secs(3))
 }
 
 #[tokio::test]
