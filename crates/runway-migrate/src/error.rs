@@ -158,6 +158,18 @@ pub enum MigrateError {
         /// The version.
         version: i64,
     },
+    /// A transactional migration holds a statement PostgreSQL refuses inside a transaction block.
+    #[error(
+        "migration {version}: {file:?} runs {statement}, which cannot run inside a transaction; add `-- runway: no-transaction` to its leading comment"
+    )]
+    NeedsNoTransaction {
+        /// The version.
+        version: i64,
+        /// The file.
+        file: String,
+        /// The kind of statement (`CREATE INDEX CONCURRENTLY`, ...).
+        statement: &'static str,
+    },
     /// A migration to revert has no down file.
     #[error("migration {version} ({name}) has no down file and cannot be reverted")]
     Irreversible {
@@ -236,6 +248,7 @@ impl MigrateError {
             | MigrateError::DuplicateVersion { .. }
             | MigrateError::OrphanDown { .. }
             | MigrateError::Directive { .. }
+            | MigrateError::NeedsNoTransaction { .. }
             | MigrateError::Config(_) => ErrorKind::InvalidInput,
             MigrateError::Edited { .. }
             | MigrateError::MissingApplied { .. }
@@ -266,6 +279,7 @@ impl MigrateError {
             MigrateError::DuplicateVersion { version, .. }
             | MigrateError::OrphanDown { version, .. }
             | MigrateError::Directive { version, .. }
+            | MigrateError::NeedsNoTransaction { version, .. }
             | MigrateError::Edited { version, .. }
             | MigrateError::MissingApplied { version, .. }
             | MigrateError::OutOfOrder { version, .. }

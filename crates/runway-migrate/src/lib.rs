@@ -80,7 +80,7 @@ pub use source::{
     Checksum, FileKind, FileName, FileNameError, Migration, MigrationScript, MigrationSource,
     SourceFile, parse_file_name,
 };
-pub use sql::{is_terminated, split_statements};
+pub use sql::{is_terminated, non_transactional, split_statements};
 pub use target::{
     AppliedMigration, Dialect, HistoryTable, MigrationTarget, PostgresTarget, SqliteTarget,
     TargetError, TargetErrorKind, TargetSession,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::error::{Direction, MigrateError, Result};
 use crate::source::{Migration, MigrationScript, MigrationSource};
-use crate::sql::{is_terminated, split_statements};
+use crate::sql::{is_terminated, non_transactional, split_statements};
 use crate::target::{AppliedMigration, Dialect, HistoryTable};
 
 /// What to do.
@@ -391,6 +391,7 @@ pub fn plan(
                         latest,
                     });
                 }
+                check_transactional(m.version, &m.up)?;
                 out.push(b.up(m));
             }
             out
@@ -415,6 +416,7 @@ pub fn plan(
                     version: m.version,
                     name: m.name.clone(),
                 })?;
+                check_transactional(m.version, down)?;
                 out.push(b.down(m, down));
             }
             out
@@ -505,6 +507,25 @@ pub fn plan(
         setup: dialect.create_history(table),
         migrations,
     })
+}
+
+/// Refuse a transactional script holding a statement that cannot run in a transaction: it would fail at
+/// run time anyway, and `plan` should say so offline.
+fn check_transactional(version: i64, script: &MigrationScript) -> Result<()> {
+    if script.directives.no_transaction {
+        return Ok(());
+    }
+    if let Some(statement) = split_statements(&script.sql)
+        .into_iter()
+        .find_map(non_transactional)
+    {
+        return Err(MigrateError::NeedsNoTransaction {
+            version,
+            file: script.file.clone(),
+            statement,
+        });
+    }
+    Ok(())
 }
 
 /// Refuse dirty, edited and (unless allowed) missing migrations.
@@ -824,6 +845,24 @@ mod tests {
         assert!(matches!(e, MigrateError::Irreversible { version: 2, .. }));
         let e = p(&s, &[], Request::Up { to: Some(7) }).unwrap_err();
         assert!(matches!(e, MigrateError::UnknownVersion { version: 7 }));
+    }
+
+    #[test]
+    fn concurrently_in_a_transaction_is_refused_offline() {
+        let s = src(&[(4, "CREATE INDEX CONCURRENTLY i ON t (a);", None)]);
+        let e = p(&s, &[], Request::Up { to: None }).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                MigrateError::NeedsNoTransaction {
+                    version: 4,
+                    statement: "CREATE INDEX CONCURRENTLY",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("-- runway: no-transaction"));
     }
 
     #[test]

@@ -26,6 +26,69 @@ pub fn is_terminated(sql: &str) -> bool {
     !scan(sql).open_tail
 }
 
+/// The leading words of `statement` (upper-cased, at most `n`), skipping comments, quoted text and
+/// punctuation.
+fn leading_words(statement: &str, n: usize) -> Vec<String> {
+    let b = statement.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < b.len() && words.len() < n {
+        let c = b[i];
+        match c {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = find(b, b"\n", i).map_or(b.len(), |p| p + 1);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = find(b, b"*/", i + 2).map_or(b.len(), |p| p + 2);
+            }
+            b'\'' | b'"' => i = skip_quoted(b, i, c, false),
+            b';' => break,
+            c if is_ident_start(c) => {
+                let from = i;
+                while i < b.len() && is_ident_char(b[i]) {
+                    i += 1;
+                }
+                words.push(statement[from..i].to_ascii_uppercase());
+            }
+            _ => i += 1,
+        }
+    }
+    words
+}
+
+/// The kind of a statement PostgreSQL refuses inside a transaction block (`CREATE INDEX CONCURRENTLY`,
+/// `VACUUM`, ...), if `statement` is one. Looks at the leading words only.
+///
+/// ```
+/// use runway_migrate::non_transactional;
+/// assert_eq!(non_transactional("-- x\ncreate unique index concurrently i on t (a)"), Some("CREATE INDEX CONCURRENTLY"));
+/// assert_eq!(non_transactional("CREATE INDEX i ON t (a)"), None);
+/// ```
+pub fn non_transactional(statement: &str) -> Option<&'static str> {
+    let w = leading_words(statement, 12);
+    let at = |i: usize| w.get(i).map(String::as_str);
+    let has = |word: &str| w.iter().any(|x| x == word);
+    match (at(0), at(1)) {
+        (Some("CREATE"), Some("INDEX")) | (Some("CREATE"), Some("UNIQUE"))
+            if has("INDEX") && w.iter().take(4).any(|x| x == "CONCURRENTLY") =>
+        {
+            Some("CREATE INDEX CONCURRENTLY")
+        }
+        (Some("DROP"), Some("INDEX")) if at(2) == Some("CONCURRENTLY") => {
+            Some("DROP INDEX CONCURRENTLY")
+        }
+        (Some("REINDEX"), _) if has("CONCURRENTLY") => Some("REINDEX CONCURRENTLY"),
+        (Some("ALTER"), Some("TABLE")) if has("DETACH") && has("CONCURRENTLY") => {
+            Some("DETACH PARTITION CONCURRENTLY")
+        }
+        (Some("VACUUM"), _) => Some("VACUUM"),
+        (Some("ALTER"), Some("SYSTEM")) => Some("ALTER SYSTEM"),
+        (Some("CREATE" | "DROP"), Some("DATABASE")) => Some("CREATE/DROP DATABASE"),
+        (Some("CREATE" | "DROP"), Some("TABLESPACE")) => Some("CREATE/DROP TABLESPACE"),
+        _ => None,
+    }
+}
+
 struct Scan<'a> {
     statements: Vec<&'a str>,
     open_tail: bool,
@@ -240,6 +303,39 @@ mod tests {
         assert!(is_terminated("SELECT 1; -- done"));
         assert!(!is_terminated("SELECT 1 -- open"));
         assert!(is_terminated(""));
+    }
+
+    #[test]
+    fn finds_statements_that_cannot_run_in_a_transaction() {
+        for (sql, kind) in [
+            (
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)",
+                "CREATE INDEX CONCURRENTLY",
+            ),
+            (
+                "/* c */ DROP INDEX CONCURRENTLY i",
+                "DROP INDEX CONCURRENTLY",
+            ),
+            (
+                "REINDEX (VERBOSE) INDEX CONCURRENTLY i",
+                "REINDEX CONCURRENTLY",
+            ),
+            (
+                "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY",
+                "DETACH PARTITION CONCURRENTLY",
+            ),
+            ("vacuum analyze t", "VACUUM"),
+        ] {
+            assert_eq!(non_transactional(sql), Some(kind), "{sql}");
+        }
+        for sql in [
+            "CREATE INDEX i ON t (a)",
+            "-- CREATE INDEX CONCURRENTLY\nSELECT 1",
+            "SELECT 'VACUUM'",
+            "CREATE TABLE concurrently (a int)",
+        ] {
+            assert_eq!(non_transactional(sql), None, "{sql}");
+        }
     }
 
     #[test]
