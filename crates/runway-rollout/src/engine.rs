@@ -415,7 +415,14 @@ enum BlueGreen {
     RemovingBlue,
 }
 
-/// The rollout state machine. See the [module docs](self).
+/// The rollout state machine: [`step`](Self::step) takes an [`Observation`] and returns [`Action`]s, with no IO
+/// and no clock of its own.
+///
+/// It keeps a view of the fleet and converts units to a target release in waves (the new release going
+/// forward, the previous one rolling back). A wave takes down units for free, then serving units in place while
+/// `serving >= desired - max_unavailable`, then surge units while the fleet stays within `desired + max_surge`
+/// (each replacing an old unit retired once the wave is available). Every converted unit passes the
+/// [`HealthGate`](crate::HealthGate).
 #[derive(Debug, Clone)]
 pub struct Engine {
     cfg: RolloutConfig,
