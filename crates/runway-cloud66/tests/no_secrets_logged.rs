@@ -1,0 +1,65 @@
+//! Tokens and variable values never reach log output, even at trace level and through retries.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use runway_cloud66::Cloud66Client;
+use runway_core::{RetryPolicy, SetOptions, VariableScope, VariableStore};
+use runway_testkit::fake_cloud66::{FakeCloud66, Fault, STAGING, TOKEN};
+use secrecy::SecretString;
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn trace_output_has_no_token_or_value() {
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = FakeCloud66::start().await;
+    let c = Cloud66Client::builder()
+        .with_token(TOKEN)
+        .with_base_url(fake.base_url())
+        .with_retry(
+            RetryPolicy::default()
+                .with_jitter(false)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .with_polling(Duration::from_millis(200), Duration::from_secs(30))
+        .build()
+        .unwrap();
+    fake.push_fault(Fault::Throttled);
+    fake.push_fault(Fault::Status(502));
+    let scope = VariableScope::environment(STAGING);
+    c.set(
+        &scope,
+        "API_KEY",
+        SecretString::from("s3cr3t-value-66"),
+        &SetOptions::default(),
+    )
+    .await
+    .unwrap();
+    let _ = c.list(&scope).await.unwrap();
+    tracing::info!(client = ?c, "client");
+
+    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("cloud66 response"), "tracing ran: {out}");
+    assert!(!out.contains(TOKEN), "{out}");
+    assert!(!out.contains("s3cr3t-value-66"), "{out}");
+}
