@@ -12,7 +12,8 @@ use std::time::Duration;
 use clap::Parser;
 use runway_core::{EventSink, Release};
 use runway_rollout::{
-    FileJournal, FileLock, HealthGate, JsonLinesSink, ProgressSink, Rollout, RolloutConfig, Strategy,
+    FileJournal, FileLock, HealthGate, JsonLinesSink, ProgressSink, Rollout, RolloutConfig,
+    Strategy,
 };
 use runway_sim::{ReleaseProfile, SimPlatform};
 
@@ -39,9 +40,16 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // The simulator runs on tokio time: a paused clock makes minutes of rollout take milliseconds.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()?;
     rt.block_on(async move {
-        let v2 = if args.bad_release { ReleaseProfile::unhealthy("v2") } else { ReleaseProfile::healthy("v2") };
+        let v2 = if args.bad_release {
+            ReleaseProfile::unhealthy("v2")
+        } else {
+            ReleaseProfile::healthy("v2")
+        };
         let sim = SimPlatform::builder()
             .seed(7)
             .environment("production")
@@ -58,15 +66,23 @@ fn main() -> anyhow::Result<()> {
         } else {
             Arc::new(ProgressSink::new().with_pace(Duration::from_millis(60)))
         };
-        let gate = HealthGate::default().with_period(Duration::from_secs(2)).with_min_ready(Duration::from_secs(10));
+        let gate = HealthGate::default()
+            .with_period(Duration::from_secs(2))
+            .with_min_ready(Duration::from_secs(10));
         let rollout = Rollout::builder()
             .with_platform(Arc::new(sim.clone()))
             .with_probe(Arc::new(sim.clone()))
             .with_clock(Arc::new(sim.clock()))
             .with_environment("production")
             .with_service("api")
-            .with_release(Release::new("v2").with_message("feat(webhooks): add subscription endpoints"))
-            .with_config(RolloutConfig::default().with_strategy(args.strategy).with_gate(gate))
+            .with_release(
+                Release::new("v2").with_message("feat(webhooks): add subscription endpoints"),
+            )
+            .with_config(
+                RolloutConfig::default()
+                    .with_strategy(args.strategy)
+                    .with_gate(gate),
+            )
             .with_journal(Arc::new(FileJournal::new(dir.join("journal.jsonl"))))
             .with_lock(Arc::new(FileLock::new(&dir)))
             .with_sink(sink)
@@ -77,7 +93,12 @@ fn main() -> anyhow::Result<()> {
         }
         let report = rollout.run().await?;
         if !args.json {
-            println!("{} in {}s (virtual): {}", report.run, report.duration.as_secs(), report.outcome);
+            println!(
+                "{} in {}s (virtual): {}",
+                report.run,
+                report.duration.as_secs(),
+                report.outcome
+            );
         }
         Ok(())
     })
