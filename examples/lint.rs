@@ -59,7 +59,6 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let set = MigrationSet::load(&args.paths)?;
     let url = args.database_url.map(SecretString::from);
     let mut builder = Linter::builder().with_assume_lock_timeout(args.assume_lock_timeout);
     for r in &args.disabled {
@@ -69,7 +68,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         builder =
             builder.with_context(LintContext::from_database(url, Some(&args.history_table)).await?);
     }
-    let report = builder.build()?.lint_set(&set);
+    let report = builder.build()?.lint_paths(&args.paths)?;
     if args.json {
         println!("{}", render_json(&report));
     } else if args.sarif {
@@ -81,7 +80,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let (true, Some(url)) = (args.rehearse, url) {
         let rehearsal = Rehearsal::builder(url)
             .build()?
-            .run(set.migrations())
+            .run(MigrationSet::load(&args.paths)?.migrations())
             .await?;
         eprint!("{}", rehearsal.to_text());
         failed |= !rehearsal.downgrades_round_trip();

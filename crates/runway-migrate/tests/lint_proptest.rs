@@ -60,6 +60,22 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_file_contents_load_or_fail_typed(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let up = dir.path().join("0001_x.up.sql");
+        let loose = dir.path().join("notes.sql");
+        std::fs::write(&up, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        std::fs::write(&loose, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        match Linter::default().lint_paths(&[&up, &loose]) {
+            Ok(r) => prop_assert_eq!(r.files, 2),
+            Err(e) => {
+                prop_assert!(std::str::from_utf8(&bytes).is_err());
+                prop_assert_eq!(e.kind(), runway_core::ErrorKind::InvalidInput);
+            }
+        }
+    }
+
+    #[test]
     fn file_names_never_panic(name in any::<String>()) {
         if let Some(m) = parse_migration_name(&name) {
             prop_assert!(!m.version.is_empty());

@@ -84,6 +84,10 @@ impl LintError {
             LintError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorKind::NotFound
             }
+            // Not UTF-8: the file's content is bad input, not an IO failure.
+            LintError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                ErrorKind::InvalidInput
+            }
             LintError::Io { .. } => ErrorKind::Provider,
             LintError::InvalidMigrationName { .. }
             | LintError::MissingUpFile { .. }

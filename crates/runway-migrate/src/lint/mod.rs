@@ -7,7 +7,7 @@
 //! | what | entry points |
 //! |---|---|
 //! | load migrations | [`MigrationSet::load`], [`MigrationSet::new`], [`Migration`] |
-//! | lint | [`Linter::builder`], [`Linter::lint_set`], [`Linter::lint_sql`] |
+//! | lint | [`Linter::builder`], [`Linter::lint_set`], [`Linter::lint_sql`], [`Linter::lint_paths`] |
 //! | results | [`Report`], [`Finding`], [`RuleId`], [`Severity`] |
 //! | output | [`render_text`], [`render_json`], [`render_sarif`] |
 //! | context-aware mode | [`LintContext::from_database`], [`LintContext::with_table`], [`TableEstimate`] |
@@ -188,6 +188,38 @@ impl Linter {
         }
         total.sort();
         total
+    }
+
+    /// Lint files and folders: folders and versioned files (`0003_x.up.sql`) as one ordered
+    /// [`MigrationSet`], other `.sql` files as loose SQL ([`Linter::lint_sql`]).
+    ///
+    /// # Errors
+    /// As [`MigrationSet::load`], and IO errors reading loose files.
+    pub fn lint_paths<P: AsRef<std::path::Path>>(&self, paths: &[P]) -> Result<Report, LintError> {
+        let (mut set_paths, mut loose) = (Vec::new(), Vec::new());
+        for p in paths {
+            let p = p.as_ref();
+            let name = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            if p.is_dir() || parse_migration_name(name).is_some() {
+                set_paths.push(p.to_path_buf());
+            } else {
+                loose.push(p.to_path_buf());
+            }
+        }
+        let mut report = if set_paths.is_empty() {
+            Report::default()
+        } else {
+            self.lint_set(&MigrationSet::load(&set_paths)?)
+        };
+        for p in loose {
+            let sql = std::fs::read_to_string(&p).map_err(|source| LintError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            report.merge(self.lint_sql(&p.display().to_string(), &sql));
+        }
+        report.sort();
+        Ok(report)
     }
 
     /// Context-aware adjustment: drop findings on tables that do not exist yet (created empty by an earlier
