@@ -931,6 +931,15 @@ impl Backups {
                         id: m.id,
                         detail: e.to_string(),
                     })?;
+                if listing.format() != Some("CUSTOM") {
+                    return Err(BackupError::Unreadable {
+                        id: m.id,
+                        detail: format!(
+                            "archive format is {}, expected CUSTOM",
+                            listing.format().unwrap_or("unknown")
+                        ),
+                    });
+                }
                 let with_data = listing.tables_with_data();
                 let missing: Vec<&str> = m
                     .tables
