@@ -10,3 +10,4 @@ pub mod diagnose;
 pub mod preflight;
 pub mod progress;
 pub mod release;
+pub mod timeline;

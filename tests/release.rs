@@ -165,6 +165,13 @@ async fn bad_release_rolls_back_and_the_notifier_gets_the_failure() {
     assert_eq!(last.rollback, RollbackStatus::Automatic);
     assert!(last.error.is_some());
     assert_eq!(report.outcome.exit_code(), 1);
+    // The journal draws the rollback: one row per unit that moved, and the rollback marker.
+    let journal = std::fs::read_to_string(&a.journal).unwrap();
+    let events = runway_rollout::decode_journal(&journal).unwrap().events;
+    let svg = runway::timeline::svg(&runway::timeline::last_run(&events));
+    assert!(svg.contains(">rollback<"), "{svg}");
+    assert!(svg.contains("api-1"));
+    assert!(svg.contains("rolled_back"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
