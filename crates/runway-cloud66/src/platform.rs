@@ -168,6 +168,21 @@ impl Cloud66Client {
     }
 
     async fn stack_unit(&self, stack: &Stack, service: Option<&str>) -> Result<Unit> {
+        if let Some(svc) = service {
+            let known: Vec<StackService> = self
+                .get_all(
+                    "unit",
+                    &format!("/stacks/{}/services.json", seg(&stack.uid)),
+                )
+                .await?;
+            if !known.iter().any(|s| s.name == svc) {
+                return Err(Cloud66Error::NotFound(format!(
+                    "service {svc:?} in stack {}",
+                    stack.uid
+                ))
+                .into_error("unit"));
+            }
+        }
         let deps = self.raw_deployments(&stack.uid, "units").await?;
         let live = deps.iter().find(|d| d.is_live == Some(true)).or_else(|| {
             deps.iter()

@@ -52,6 +52,18 @@ async fn stacks_are_environments_and_units() {
     assert_eq!(u.replicas, 3);
     assert_eq!(u.release.as_ref().unwrap().as_str(), "v1.0");
     assert_eq!(&c.unit(&u.id).await.unwrap(), u);
+    let web = c
+        .units(&EnvironmentId::new(PRODUCTION), &ListUnits::service("web"))
+        .await
+        .unwrap();
+    assert_eq!(web[0].id.as_str(), "stk-production/web");
+    assert_eq!(
+        c.unit(&UnitId::new("stk-production/nope"))
+            .await
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::NotFound
+    );
     let servers = c.servers(PRODUCTION).await.unwrap();
     assert_eq!(servers.len(), 3);
     assert!(
