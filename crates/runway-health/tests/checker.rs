@@ -322,3 +322,54 @@ fn from_vars_builds_the_runbook_checks() {
         }
     ));
 }
+
+mod round_trip {
+    use proptest::prelude::*;
+    use runway_health::{
+        ComponentReport, ComponentType, Exposure, Observation, Problem, Report, ServiceInfo,
+        Status, parse_health_response,
+    };
+
+    fn status() -> impl Strategy<Value = Status> {
+        prop_oneof![Just(Status::Pass), Just(Status::Warn), Just(Status::Fail)]
+    }
+
+    proptest! {
+        /// Both renderings parse back with the same overall status (the runbook's shape folds warn into
+        /// "healthy" overall), and every component keeps its status in health+json.
+        #[test]
+        fn renderings_parse_back(components in proptest::collection::vec((status(), any::<bool>(), 0.0f64..1e6), 0..8)) {
+            let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+            let comps: Vec<ComponentReport> = components
+                .iter()
+                .enumerate()
+                .map(|(i, (s, measured, v))| ComponentReport {
+                    name: format!("c{i}"),
+                    component_type: ComponentType::Datastore,
+                    status: *s,
+                    raw_status: *s,
+                    critical: true,
+                    problem: (*s != Status::Pass).then_some(Problem::Unreachable),
+                    hold: None,
+                    observations: if *measured {
+                        vec![Observation { measurement: "responseTime".into(), value: *v, unit: "ms".into() }]
+                    } else {
+                        Vec::new()
+                    },
+                    detail: Some("postgres://u:secret@h/db".into()),
+                    duration: std::time::Duration::from_millis(3),
+                    time: now,
+                })
+                .collect();
+            let report = Report::new(comps, now, std::time::Duration::from_millis(5), ServiceInfo::new());
+            let hj = report.to_health_json(Exposure::Public).to_string();
+            prop_assert!(!hj.contains("secret"));
+            let back = parse_health_response(hj.as_bytes()).unwrap();
+            prop_assert_eq!(back.status, report.status);
+            prop_assert_eq!(back.worst_component().unwrap_or(Status::Pass), report.status);
+            let rb = report.to_runbook_json(Exposure::Public).to_string();
+            let back = parse_health_response(rb.as_bytes()).unwrap();
+            prop_assert_eq!(back.status.is_serving(), report.status.is_serving());
+        }
+    }
+}

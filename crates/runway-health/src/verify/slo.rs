@@ -447,3 +447,54 @@ impl Monitor {
         self.samples
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Pass needs enough samples and every measured criterion met; below the minimum, only a resource
+        /// breach can fail the window.
+        #[test]
+        fn verdict_rules(
+            ok in 0u64..400, errors in 0u64..20, slow in 0u64..40,
+            cpu in proptest::option::of(0.0f64..1.0), min in 1u64..300,
+        ) {
+            let mut m = RequestMetrics::default();
+            for _ in 0..ok { m.record(200, 50); }
+            for _ in 0..errors { m.record(503, 50); }
+            for _ in 0..slow { m.record(200, 900); }
+            let r = ResourceMetrics { cpu_utilisation: cpu, ..ResourceMetrics::default() };
+            let t = Thresholds::default().with_min_samples(min);
+            let e = evaluate(&m, Some(&r), &t);
+            match e.verdict {
+                Verdict::Pass => {
+                    prop_assert!(e.samples >= min);
+                    prop_assert!(e.criteria.iter().all(|c| matches!(c.outcome, Outcome::Met | Outcome::NotMeasured)));
+                }
+                Verdict::Inconclusive => {
+                    prop_assert!(e.samples < min);
+                    prop_assert!(e.breaches().next().is_none());
+                }
+                Verdict::Fail => {
+                    prop_assert!(e.breaches().next().is_some());
+                    if e.samples < min {
+                        prop_assert!(e.breaches().all(|c| !c.metric.needs_samples()));
+                    }
+                }
+            }
+        }
+
+        /// Merging windows gives the same evaluation as recording everything in one.
+        #[test]
+        fn merging_is_exact(a in proptest::collection::vec(1u64..3000, 0..200), b in proptest::collection::vec(1u64..3000, 0..200)) {
+            let (mut ma, mut mb, mut all) = (RequestMetrics::default(), RequestMetrics::default(), RequestMetrics::default());
+            for v in &a { ma.record(200, *v); all.record(200, *v); }
+            for v in &b { mb.record(200, *v); all.record(200, *v); }
+            ma.merge(&mb);
+            let t = Thresholds::default().with_min_samples(1);
+            prop_assert_eq!(evaluate(&ma, None, &t), evaluate(&all, None, &t));
+        }
+    }
+}
