@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example env_diff                          # simulator with demo variables
-//! cargo run --example env_diff -- --dir . --example .env.example [--env staging --env production] [--json]
+//! cargo run --example env_diff -- --dir . --example .env.example [--env staging --env production] [--json] [--check]
 //! ```
 //! With `--dir`, each environment's variables come from `<dir>/.env.<environment>`.
 
@@ -32,6 +32,9 @@ struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Exit with status 1 when something is missing, undocumented or only in production (for CI).
+    #[arg(long)]
+    check: bool,
 }
 
 const DEMO_EXAMPLE: &str = "DATABASE_URL=postgresql://localhost/app\nREDIS_URL=redis://localhost:6379\nSECRET_KEY=\nSTRIPE_API_KEY=\nNEW_FEATURE_FLAG=false\n";
@@ -65,7 +68,10 @@ async fn main() -> anyhow::Result<()> {
     } else {
         print!("{report}");
     }
-    std::process::exit(if report.is_clean() { 0 } else { 1 });
+    if args.check && !report.is_clean() {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// The simulator, with staging a step ahead of production (a flag not yet promoted, a hotfix variable

@@ -90,7 +90,7 @@ fn aws(args: Args, group: String) -> anyhow::Result<()> {
     use runway_core::{AggregateQuery, TimeRange};
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let config = runway_aws::AwsConfig::builder().build().await?;
+        let config = runway_aws::AwsConfigBuilder::from_env().build().await?;
         let logs = runway_aws::CloudWatchLogs::new(&config);
         let scope = LogScope::group(group);
         let now = runway_core::SystemClock.now();

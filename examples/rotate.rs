@@ -182,7 +182,7 @@ async fn open_store(spec: &str) -> anyhow::Result<Arc<dyn SecretStore>> {
     if spec == "aws" {
         #[cfg(feature = "aws")]
         {
-            let config = runway_aws::AwsConfig::builder().build().await?;
+            let config = runway_aws::AwsConfigBuilder::from_env().build().await?;
             return Ok(Arc::new(runway_aws::SecretsManagerStore::new(&config)));
         }
         #[cfg(not(feature = "aws"))]

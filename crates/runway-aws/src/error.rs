@@ -1,6 +1,6 @@
 //! The one place AWS errors become [`runway_core::Error`]s.
 
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use runway_core::{Error, ErrorKind};
 
 /// Classify an AWS error code (and HTTP status, when there was a response) as an [`ErrorKind`].
@@ -77,9 +77,20 @@ where
             ErrorKind::InvalidInput,
             "request could not be sent (configuration)".to_owned(),
         ),
-        SdkError::DispatchFailure(_) => (
+        SdkError::DispatchFailure(d) => (
             ErrorKind::Unavailable,
-            "cannot reach the AWS endpoint".to_owned(),
+            // The connector's chain names the failure (refused, DNS, TLS); it holds no request data.
+            format!(
+                "cannot reach the AWS endpoint: {}",
+                truncate(
+                    &DisplayErrorContext(
+                        d.as_connector_error()
+                            .map_or(&err as &dyn std::error::Error, |c| c
+                                as &dyn std::error::Error)
+                    )
+                    .to_string()
+                )
+            ),
         ),
         SdkError::ConstructionFailure(_) => (
             ErrorKind::InvalidInput,
@@ -90,6 +101,10 @@ where
     Error::new(kind, message)
         .with_backend("aws")
         .with_operation(operation)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
 }
 
 #[cfg(test)]
@@ -119,5 +134,20 @@ mod tests {
             ErrorKind::Unavailable
         );
         assert_eq!(kind_for_aws_code(None, None), ErrorKind::Provider);
+    }
+
+    #[test]
+    fn dispatch_failures_name_their_cause() {
+        use aws_sdk_secretsmanager::error::ConnectorError;
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e: SdkError<GetSecretValueError> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let mapped = map_sdk_error("secrets.get", e);
+        assert_eq!(mapped.kind(), &ErrorKind::Unavailable);
+        assert!(mapped.is_retryable());
+        assert!(mapped.message().contains("connection refused"), "{mapped}");
+        let t: SdkError<GetSecretValueError> = SdkError::timeout_error("slow");
+        assert_eq!(map_sdk_error("x", t).kind(), &ErrorKind::Timeout);
     }
 }
