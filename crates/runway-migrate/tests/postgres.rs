@@ -314,3 +314,28 @@ async fn connection_errors_never_show_the_password() {
     let core: runway_core::Error = err.into();
     assert!(!format!("{core} {core:?}").contains("sup3r-s3cret"));
 }
+
+#[tokio::test]
+async fn the_demo_folder_applies_reverts_and_reapplies() {
+    let fx = Fx::pg().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/migrations");
+    let source = runway_migrate::MigrationSource::from_dir(dir).unwrap();
+    assert!(
+        source.irreversible().is_empty(),
+        "every demo migration has a down file"
+    );
+    let m = Migrator::new(source, PostgresTarget::from_url(&url(&fx)).unwrap());
+    m.up().await.unwrap();
+    let nullable = "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'phone' AND is_nullable = 'YES'";
+    assert_eq!(fx.scalar(nullable).await, 0, "phone ends NOT NULL");
+    assert_eq!(
+        fx.scalar("SELECT COUNT(*) FROM users WHERE phone = ''")
+            .await,
+        2
+    );
+    let schema = fx.schema().await;
+    m.down_to(0).await.unwrap();
+    assert!(!fx.table_exists("users").await);
+    m.up().await.unwrap();
+    assert_eq!(fx.schema().await, schema);
+}

@@ -81,3 +81,22 @@ async fn the_file_lock_is_exclusive_and_released_on_drop() {
     assert_eq!(m.up().await.unwrap().versions, vec![1]);
     assert!(format!("{target:?}").contains("lock.db"));
 }
+
+#[tokio::test]
+async fn the_sqlite_demo_folder_applies_reverts_and_reapplies() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/migrations-sqlite"
+    );
+    let source = MigrationSource::from_dir(demo).unwrap();
+    assert!(source.irreversible().is_empty());
+    let m = Migrator::new(
+        source,
+        SqliteTarget::new(dir.path().join("demo.db")).unwrap(),
+    );
+    assert_eq!(m.up().await.unwrap().versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(m.down_to(0).await.unwrap().versions, vec![5, 4, 3, 2, 1]);
+    assert_eq!(m.up().await.unwrap().versions.len(), 5);
+    assert_eq!(m.current().await.unwrap(), Some(5));
+}
