@@ -128,20 +128,10 @@ impl LintContext {
             };
             ctx.tables.insert(name, TableEstimate::new(rows, pages));
         }
-        if let Some(history) = history_table {
-            let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-                .bind(history)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(db("look up the history table"))?;
-            if let Some(regclass) = exists {
-                let versions: Vec<String> =
-                    sqlx::query_scalar(&format!("SELECT version::text FROM {regclass}"))
-                        .fetch_all(&mut conn)
-                        .await
-                        .map_err(db("read applied versions"))?;
-                ctx.applied = Some(versions.iter().map(|v| norm_version(v)).collect());
-            }
+        if let Some(history) = history_table
+            && let Some(versions) = applied_versions(&mut conn, history).await?
+        {
+            ctx.applied = Some(versions.iter().map(|v| norm_version(v)).collect());
         }
         let _ = conn.close().await;
         Ok(ctx)
@@ -168,4 +158,40 @@ impl LintContext {
             .as_ref()
             .map(|a| a.contains(&norm_version(version)))
     }
+}
+
+/// The versions a history table lists as applied; `None` when the table does not exist. Rows of a
+/// `success` column that is false (a failed, dirty migration, as the runner records them) do not count.
+pub(crate) async fn applied_versions(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+) -> Result<Option<Vec<String>>, LintError> {
+    let db = |step: &'static str| {
+        move |source| LintError::Database {
+            step: step.to_string(),
+            source,
+        }
+    };
+    let regclass: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(table)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("look up the history table"))?;
+    let Some(regclass) = regclass else {
+        return Ok(None);
+    };
+    let has_success: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'success' \
+         AND NOT attisdropped)",
+    )
+    .bind(&regclass)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("inspect the history table"))?;
+    let filter = if has_success { " WHERE success" } else { "" };
+    let versions = sqlx::query_scalar(&format!("SELECT version::text FROM {regclass}{filter}"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("read applied versions"))?;
+    Ok(Some(versions))
 }

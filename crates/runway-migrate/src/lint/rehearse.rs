@@ -394,7 +394,9 @@ impl Rehearsal {
             .await
             .map_err(db_err("create the scratch database"))?;
         let applied = match &self.history_table {
-            Some(t) => applied_versions(&mut admin, t).await?,
+            Some(t) => super::context::applied_versions(&mut admin, t)
+                .await?
+                .unwrap_or_default(),
             None => Vec::new(),
         };
         let norm = |v: &str| v.trim_start_matches('0').to_string();
@@ -687,21 +689,6 @@ impl Rehearsal {
         locks.dedup();
         Ok((StepTiming { duration }, locks))
     }
-}
-
-async fn applied_versions(conn: &mut PgConnection, table: &str) -> Result<Vec<String>, LintError> {
-    let regclass: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-        .bind(table)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_err("look up the history table"))?;
-    let Some(regclass) = regclass else {
-        return Ok(Vec::new());
-    };
-    sqlx::query_scalar(&format!("SELECT version::text FROM {regclass}"))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("read applied versions"))
 }
 
 fn tool_err(tool: &str, message: String) -> LintError {
