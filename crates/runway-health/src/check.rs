@@ -186,7 +186,8 @@ pub struct CheckResult {
     pub problem: Option<Problem>,
     /// Measurements taken.
     pub observations: Vec<Observation>,
-    /// The driver's message, scrubbed of credentials; never shown in public renderings.
+    /// The driver's message, scrubbed of credentials; never shown in public renderings, never serialised.
+    #[serde(default, skip_serializing)]
     pub detail: Option<String>,
 }
 

@@ -111,7 +111,8 @@ pub struct ComponentReport {
     pub hold: Option<Hold>,
     /// Measurements.
     pub observations: Vec<Observation>,
-    /// Internal detail (scrubbed); only in [`Exposure::Internal`] renderings.
+    /// Internal detail (scrubbed); only in [`Exposure::Internal`] renderings, and never serialised.
+    #[serde(default, skip_serializing)]
     pub detail: Option<String>,
     /// How long the check took.
     pub duration: Duration,

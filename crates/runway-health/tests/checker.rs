@@ -373,3 +373,18 @@ mod round_trip {
         }
     }
 }
+
+#[tokio::test]
+async fn serialised_reports_leave_internal_detail_out() {
+    let checker = HealthChecker::builder()
+        .with_check(FnCheck::new("db", || async {
+            CheckResult::fail(Problem::Unreachable).with_detail("connect db.internal:5432 refused")
+        }))
+        .build()
+        .unwrap();
+    let report = checker.report().await;
+    assert!(report.components[0].detail.is_some());
+    let json = serde_json::to_string(&*report).unwrap();
+    assert!(!json.contains("db.internal"), "{json}");
+    assert!(json.contains("unreachable"));
+}
