@@ -287,14 +287,23 @@ impl Migrator {
 
     async fn locked(&self, s: &mut dyn TargetSession, request: &Request) -> Result<Vec<i64>> {
         let dialect = self.target.dialect();
-        let setup = dialect.create_history(self.target.history_table());
-        self.retrying(s, None, &setup)
+        let exists = s
+            .history_exists()
             .await
-            .0
             .map_err(|source| MigrateError::Database {
-                operation: "create the history table",
+                operation: "read the history table",
                 source,
             })?;
+        if !exists {
+            let setup = dialect.create_history(self.target.history_table());
+            self.retrying(s, None, &setup)
+                .await
+                .0
+                .map_err(|source| MigrateError::Database {
+                    operation: "create the history table",
+                    source,
+                })?;
+        }
         let history = self.read_history(s).await?;
         let plan = self.plan_against(&history, request)?;
         self.emit(MigrationEvent::Planned {
