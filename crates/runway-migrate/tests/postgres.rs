@@ -308,7 +308,7 @@ async fn connection_errors_never_show_the_password() {
     let shown = format!("{target:?}");
     let m = Migrator::new(runway_migrate::MigrationSource::default(), target);
     let err = m.up().await.unwrap_err();
-    let all = format!("{shown} {err} {err:?}");
+    let all = format!("{shown} {m:?} {err} {err:?}");
     assert!(!all.contains("sup3r-s3cret"), "{all}");
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     let core: runway_core::Error = err.into();
