@@ -126,6 +126,61 @@ impl SecretsManagerStore {
         Ok(())
     }
 
+    /// A version written with `token` already exists: the same value is the same version (a retry), another
+    /// value a `Conflict`. Checked here rather than left to the service, because emulators accept the
+    /// second value silently.
+    async fn put_pending_once(
+        &self,
+        name: &str,
+        value: &SecretString,
+        token: &RequestToken,
+    ) -> Result<String, Error> {
+        let map = self.stages_by_version(name).await?;
+        if let Some(labels) = map.get(token.as_str()) {
+            let existing = self
+                .client
+                .get_secret_value()
+                .secret_id(name)
+                .version_id(token.as_str())
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("secrets.put_pending", e))?;
+            if existing.secret_string() != Some(value.expose_secret()) {
+                return Err(Error::conflict(format!(
+                    "version {:?} of secret {name:?} exists with another value",
+                    token.as_str()
+                ))
+                .with_backend("aws")
+                .with_operation("secrets.put_pending"));
+            }
+            if !labels
+                .iter()
+                .any(|l| l == "AWSCURRENT" || l == "AWSPENDING")
+            {
+                let holder = map
+                    .iter()
+                    .find(|(_, ls)| ls.iter().any(|l| l == "AWSPENDING"))
+                    .map(|(v, _)| v.clone());
+                self.move_label(name, "AWSPENDING", Some(token.as_str()), holder.as_deref())
+                    .await?;
+            }
+            return Ok(token.as_str().to_owned());
+        }
+        let out = self
+            .client
+            .put_secret_value()
+            .secret_id(name)
+            .client_request_token(token.as_str())
+            .secret_string(value.expose_secret())
+            .version_stages(stage_label(SecretStage::Pending))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("secrets.put_pending", e))?;
+        Ok(out
+            .version_id()
+            .map_or_else(|| token.as_str().to_owned(), str::to_owned))
+    }
+
     async fn clear_pending_once(&self, name: &str) -> Result<(), Error> {
         let map = self.stages_by_version(name).await?;
         for (v, labels) in &map {
@@ -217,23 +272,11 @@ impl SecretStore for SecretsManagerStore {
         token: &RequestToken,
     ) -> runway_core::Result<String> {
         check_token(token)?;
-        let out = self
-            .retry
-            .run(Idempotency::Idempotent, || async {
-                self.client
-                    .put_secret_value()
-                    .secret_id(name)
-                    .client_request_token(token.as_str())
-                    .secret_string(value.expose_secret())
-                    .version_stages(stage_label(SecretStage::Pending))
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk_error("secrets.put_pending", e))
+        self.retry
+            .run(Idempotency::Idempotent, || {
+                self.put_pending_once(name, &value, token)
             })
-            .await?;
-        Ok(out
-            .version_id()
-            .map_or_else(|| token.as_str().to_owned(), str::to_owned))
+            .await
     }
 
     async fn promote(&self, name: &str, version_id: &str) -> runway_core::Result<()> {
@@ -251,6 +294,11 @@ impl SecretStore for SecretsManagerStore {
     }
 
     async fn versions(&self, name: &str) -> runway_core::Result<Vec<SecretVersionInfo>> {
+        // DescribeSecret first: it reports a missing secret as ResourceNotFoundException everywhere
+        // (moto answers ListSecretVersionIds on a missing secret with a 500).
+        self.retry
+            .run(Idempotency::Idempotent, || self.stages_by_version(name))
+            .await?;
         let mut all = Vec::new();
         let mut token: Option<String> = None;
         loop {
