@@ -257,3 +257,35 @@ async fn unreachable_database_is_a_typed_error_without_the_password() {
     assert!(!err.to_string().contains("hunter2"));
     assert!(!format!("{err:?}").contains("hunter2"));
 }
+
+#[tokio::test]
+async fn no_transaction_locks_are_sampled_from_another_connection() {
+    let db = seeded().await;
+    // The statement holds ACCESS SHARE on users for 300 ms; the sampler looks every 2 ms.
+    let slow = vec![
+        Migration::new(
+            "0002",
+            "slow_read",
+            "0002_slow_read.up.sql",
+            "-- runway: no-transaction\nSELECT pg_sleep(0.3), (SELECT count(*) FROM users);",
+        )
+        .with_down("0002_slow_read.down.sql", "SELECT 1;"),
+    ];
+    let report = Rehearsal::builder(SecretString::from(db.url().to_string()))
+        .build()
+        .expect("build")
+        .run(&slow)
+        .await
+        .expect("rehearsal");
+    let m = &report.migrations[0];
+    assert!(m.no_transaction);
+    assert!(m.up.duration >= std::time::Duration::from_millis(300));
+    assert!(
+        m.locks
+            .iter()
+            .any(|l| l.relation == "public.users" && l.mode == "AccessShareLock" && l.granted),
+        "{:?}",
+        m.locks
+    );
+    assert!(report.downgrades_round_trip());
+}

@@ -634,12 +634,16 @@ impl Rehearsal {
                 .await
                 .map_err(db_err("read the backend pid"))?;
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
             let sampler = tokio::spawn(sample_locks(
                 url.clone(),
                 pid,
                 self.sample_interval,
+                ready_tx,
                 stop_rx,
             ));
+            // Start only once the sampler is connected, so the first locks are not missed.
+            let _ = ready_rx.await;
             let parsed = parse::parse(sql);
             let mut outcome = Ok(());
             for s in &parsed.statements {
@@ -702,11 +706,14 @@ async fn sample_locks(
     url: SecretString,
     pid: i32,
     every: Duration,
+    ready: tokio::sync::oneshot::Sender<()>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<Vec<LockTaken>, LintError> {
+    // Dropping `ready` on a connection error lets the migration go ahead unsampled.
     let mut conn = PgConnection::connect(url.expose_secret())
         .await
         .map_err(db_err("connect the lock sampler"))?;
+    let _ = ready.send(());
     let mut seen = Vec::new();
     loop {
         let rows: Vec<(String, String, bool)> = sqlx::query_as(LOCKS_SQL)
