@@ -280,6 +280,29 @@ impl InsightsPoll {
     }
 }
 
+/// Drive `poll` to its end: `fetch(token)` performs one GetQueryResults call (`None` re-polls, `Some`
+/// fetches that page), [`PollAction::Wait`] sleeps on tokio time. `started` is when the query started.
+pub async fn drive<F, Fut>(
+    mut poll: InsightsPoll,
+    started: tokio::time::Instant,
+    mut fetch: F,
+) -> Result<AggregateResult, Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<InsightsPage, Error>>,
+{
+    let mut token = None;
+    loop {
+        let page = fetch(token.take()).await?;
+        match poll.step(page, started.elapsed()) {
+            PollAction::Wait(d) => tokio::time::sleep(d).await,
+            PollAction::FetchPage(t) => token = Some(t),
+            PollAction::Done => return Ok(poll.into_result()),
+            PollAction::Fail(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +377,63 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn driver_polls_on_tokio_time_and_pages() {
+        use std::collections::VecDeque;
+        use std::sync::{Arc, Mutex};
+        let script = Arc::new(Mutex::new(VecDeque::from([
+            page("Scheduled", 0, None),
+            page("Running", 1, None),
+            page("Complete", 2, Some("t1")),
+            page("Complete", 1, None),
+        ])));
+        let tokens = Arc::new(Mutex::new(Vec::new()));
+        let start = tokio::time::Instant::now();
+        let poll = InsightsPoll::new(
+            "q",
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            100,
+        );
+        let (s, t) = (script.clone(), tokens.clone());
+        let result = drive(poll, start, move |token| {
+            t.lock().unwrap().push(token);
+            let next = s.lock().unwrap().pop_front();
+            async move { next.ok_or_else(|| Error::provider("script ran out")) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(result.rows.len(), 3);
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(2500),
+            "waited 1 s then 1.5 s"
+        );
+        assert_eq!(
+            *tokens.lock().unwrap(),
+            [None, None, None, Some("t1".to_owned())]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn driver_gives_up_at_the_deadline() {
+        let start = tokio::time::Instant::now();
+        let poll = InsightsPoll::new(
+            "q",
+            Duration::from_secs(1),
+            Duration::from_secs(4),
+            Duration::from_secs(20),
+            100,
+        );
+        let err = drive(poll, start, |_| async { Ok(page("Running", 0, None)) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), &runway_core::ErrorKind::Timeout);
+        assert!(start.elapsed() <= Duration::from_secs(20));
+        assert!(start.elapsed() >= Duration::from_secs(15));
     }
 
     #[test]

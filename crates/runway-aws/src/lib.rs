@@ -13,7 +13,8 @@
 //!
 //! The runbook's queries are presets in runway-core: [`runway_core::LogQuery::errors_last_hour`],
 //! [`runway_core::AggregateQuery::errors_last_hour`] and [`runway_core::AggregateQuery::response_time_stats`].
-//! Insights polling is a pure state machine ([`insights::InsightsPoll`]) with a decoder for GetQueryResults
+//! Insights polling is a pure state machine ([`insights::InsightsPoll`], driven on tokio time by
+//! [`insights::drive`]) with a decoder for GetQueryResults
 //! answers ([`insights::InsightsPage::from_json`]).
 //!
 //! ```

@@ -14,7 +14,7 @@ use runway_core::{
 
 use crate::config::AwsConfig;
 use crate::error::map_sdk_error;
-use crate::insights::{InsightsPage, InsightsPoll, PollAction};
+use crate::insights::{InsightsPage, InsightsPoll, drive};
 
 /// The most rows one Insights query may return (a StartQuery limit).
 pub const INSIGHTS_MAX_LIMIT: usize = 100_000;
@@ -302,28 +302,20 @@ impl LogSource for CloudWatchLogs {
                 Error::provider("StartQuery returned no query id").with_backend("aws")
             })?;
         tracing::debug!(target: "runway_aws", %query_id, %group, "insights query started");
-        let mut poll = InsightsPoll::new(
+        let poll = InsightsPoll::new(
             query_id.clone(),
             self.poll_interval,
             self.max_poll_interval,
             self.query_deadline,
             limit,
         );
-        let mut token = None;
-        loop {
-            let page = self.get_results(&query_id, token.take()).await?;
-            match poll.step(page, started.elapsed()) {
-                PollAction::Wait(d) => tokio::time::sleep(d).await,
-                PollAction::FetchPage(t) => token = Some(t),
-                PollAction::Done => return Ok(poll.into_result()),
-                PollAction::Fail(e) => {
-                    if e.kind() == &runway_core::ErrorKind::Timeout {
-                        // Best effort: free the concurrent-query slot.
-                        let _ = self.client.stop_query().query_id(&query_id).send().await;
-                    }
-                    return Err(e);
-                }
-            }
+        let result = drive(poll, started, |token| self.get_results(&query_id, token)).await;
+        if let Err(e) = &result
+            && e.kind() == &runway_core::ErrorKind::Timeout
+        {
+            // Best effort: free the concurrent-query slot.
+            let _ = self.client.stop_query().query_id(&query_id).send().await;
         }
+        result
     }
 }
