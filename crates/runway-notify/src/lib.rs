@@ -7,6 +7,7 @@
 //! | [`SlackNotifier`] | Slack incoming webhooks: the runbook's messages as Block Kit plus a text fallback |
 //! | [`ConsoleNotifier`] | the embedded default: the runbook's message on stdout or any writer |
 //! | [`WebhookNotifier`] | any HTTP endpoint taking JSON ([`webhook::WebhookPayload`]) |
+//! | [`MultiNotifier`] | several at once; [`multi::from_env`] picks Slack / webhook / console from the environment |
 //!
 //! Slack answers `200 ok` on success and a plain-text error code otherwise; [`slack::parse_response`]
 //! maps the documented codes to [`SlackError`] (400 `invalid_payload`, 404 `no_service`, 410
@@ -30,10 +31,12 @@
 
 pub mod console;
 mod error;
+pub mod multi;
 pub mod slack;
 pub mod webhook;
 
 pub use console::ConsoleNotifier;
 pub use error::{NotifyError, Result};
+pub use multi::MultiNotifier;
 pub use slack::{SlackError, SlackMessage, SlackNotifier, SlackNotifierBuilder};
 pub use webhook::{WebhookNotifier, WebhookNotifierBuilder};

@@ -345,10 +345,15 @@ impl SlackNotifierBuilder {
 
     /// The webhook URL from [`WEBHOOK_ENV`].
     pub fn from_env() -> Self {
-        let b = Self::new();
+        Self::new().with_webhook_from_env()
+    }
+
+    /// Take the webhook URL from [`WEBHOOK_ENV`] when it is set.
+    #[must_use]
+    pub fn with_webhook_from_env(self) -> Self {
         match std::env::var(WEBHOOK_ENV) {
-            Ok(url) if !url.is_empty() => b.with_webhook(SecretString::from(url)),
-            _ => b,
+            Ok(url) if !url.is_empty() => self.with_webhook(SecretString::from(url)),
+            _ => self,
         }
     }
 

@@ -11,6 +11,11 @@ use serde::Serialize;
 use crate::error::{NotifyError, Result};
 use crate::slack::{parse_retry_after, runbook_lines};
 
+/// The environment variable with the webhook URL.
+pub const URL_ENV: &str = "RUNWAY_WEBHOOK_URL";
+/// The environment variable with an optional bearer token.
+pub const TOKEN_ENV: &str = "RUNWAY_WEBHOOK_TOKEN";
+
 /// The JSON body a [`WebhookNotifier`] sends.
 #[derive(Debug, Serialize)]
 pub struct WebhookPayload<'a> {
@@ -76,20 +81,25 @@ impl WebhookNotifierBuilder {
         }
     }
 
-    /// `RUNWAY_WEBHOOK_URL` and, when set, `RUNWAY_WEBHOOK_TOKEN` (sent as a bearer token).
+    /// [`URL_ENV`] and, when set, [`TOKEN_ENV`] (sent as a bearer token).
     pub fn from_env() -> Self {
-        let mut b = Self::new();
-        if let Ok(u) = std::env::var("RUNWAY_WEBHOOK_URL")
+        Self::new().from_env_vars()
+    }
+
+    /// Take the URL and token from [`URL_ENV`] and [`TOKEN_ENV`] when they are set.
+    #[must_use]
+    pub fn from_env_vars(mut self) -> Self {
+        if let Ok(u) = std::env::var(URL_ENV)
             && !u.is_empty()
         {
-            b = b.with_url(SecretString::from(u));
+            self = self.with_url(SecretString::from(u));
         }
-        if let Ok(t) = std::env::var("RUNWAY_WEBHOOK_TOKEN")
+        if let Ok(t) = std::env::var(TOKEN_ENV)
             && !t.is_empty()
         {
-            b = b.with_bearer_token(SecretString::from(t));
+            self = self.with_bearer_token(SecretString::from(t));
         }
-        b
+        self
     }
 
     /// The URL (may embed a token, so it is secret).

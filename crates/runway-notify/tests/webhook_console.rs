@@ -94,3 +94,27 @@ async fn console_prints_the_runbook_format() {
         "✅ Deployment Successful\nEnvironment: Staging\nDuration: 42s\nHealth Check: Passed\n\n[View Application] https://staging.example.invalid\n\n"
     );
 }
+
+#[tokio::test]
+async fn multi_notifier_tries_every_notifier() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let failing = WebhookNotifier::builder()
+        .with_url(SecretString::from(server.uri()))
+        .with_retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let buf = Buf::default();
+    let multi = runway_notify::MultiNotifier::new()
+        .with(std::sync::Arc::new(failing))
+        .with(std::sync::Arc::new(ConsoleNotifier::to_writer(buf.clone())));
+    let err = multi.notify(&succeeded()).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unavailable);
+    assert!(
+        !buf.0.lock().unwrap().is_empty(),
+        "the console still got the message"
+    );
+}
