@@ -1296,6 +1296,16 @@ impl Engine {
                     && w.adds_pending > 0
                 {
                     w.adds_pending -= 1;
+                    // The old unit this surge unit was to replace stays: never shrink the fleet.
+                    if !w.retiring
+                        && let Some(keep) = w.retire.pop()
+                    {
+                        w.retire_left.remove(&keep);
+                        if let Some(t) = self.units.get_mut(&keep) {
+                            t.op = Op::None;
+                        }
+                    }
+                    self.wave_dirty = true;
                 } else {
                     self.stray_adds = self.stray_adds.saturating_sub(1);
                 }

@@ -139,3 +139,48 @@ fn engine_refuses_blue_green_without_traffic_switch() {
     .unwrap_err();
     assert_eq!(err.kind(), runway_core::ErrorKind::InvalidInput);
 }
+
+#[test]
+fn a_failed_surge_add_keeps_the_unit_it_was_to_replace() {
+    let cfg = RolloutConfig::default()
+        .with_strategy(Strategy::Rolling {
+            max_surge: Budget::Count(1),
+            max_unavailable: Budget::Count(0),
+        })
+        .with_gate(HealthGate::default().with_period(Duration::from_secs(1)));
+    let mut e = Engine::new(
+        EngineInit::new(
+            cfg,
+            PlatformCapabilities::all(ControlModel::Orchestrated),
+            ReleaseId::new("v0"),
+        )
+        .manual_rollback(),
+    )
+    .unwrap();
+    let a = e.step(
+        Duration::ZERO,
+        Observation::Start {
+            fleet: fleet(3, &[]),
+        },
+    );
+    assert_eq!(count(&a, |a| matches!(a, Action::Add { .. })), 1);
+    let a = e.step(
+        Duration::ZERO,
+        Observation::Failed {
+            operation: Operation::Add,
+            unit: None,
+            kind: "timeout".into(),
+            message: "request timed out".into(),
+        },
+    );
+    assert_eq!(
+        count(&a, |a| matches!(a, Action::Remove(_) | Action::Drain(_))),
+        0,
+        "{a:?}"
+    );
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Emit(DeployEvent::BatchCompleted { .. })))
+    );
+    assert_eq!(e.units_by_release()[&ReleaseId::new("v1")].len(), 3);
+}
