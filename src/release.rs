@@ -862,7 +862,20 @@ impl Release {
     }
 }
 
+/// Without the `lint` feature there is no linter: asking for a lint blocks rather than silently passing.
+#[cfg(not(feature = "lint"))]
+fn lint_dirs(dirs: &[std::path::PathBuf]) -> Option<StepEnd> {
+    (!dirs.is_empty()).then(|| {
+        blocked_by_lint(
+            "migrations are set to be linted, but runway was built without the `lint` feature \
+             (build with --features lint, or set migrations.lint = false)"
+                .into(),
+        )
+    })
+}
+
 /// Lint the folders; `Some` when the lint blocks the release.
+#[cfg(feature = "lint")]
 fn lint_dirs(dirs: &[std::path::PathBuf]) -> Option<StepEnd> {
     if dirs.is_empty() {
         return None;

@@ -282,6 +282,7 @@ async fn stale_backup_stops_a_production_release_before_it_starts() {
     assert_eq!(report.outcome.exit_code(), 3);
 }
 
+#[cfg(feature = "lint")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_with_real_postgres_succeeds() {
     let db = TestDatabase::create().await;
@@ -316,4 +317,21 @@ async fn release_with_real_postgres_succeeds() {
         rec.kinds(),
         vec![NotificationKind::Started, NotificationKind::Succeeded]
     );
+}
+
+/// Without the linter compiled in, a release that asks for linting is blocked, never silently unlinted.
+#[cfg(not(feature = "lint"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lint_requested_without_the_lint_feature_blocks() {
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = fast_config(dir.path());
+    cfg.migrations.dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/migrations"));
+    let (a, _, _) = assembled(&cfg, Some(&db));
+    let report = a.release.run().await;
+    assert!(
+        matches!(report.outcome, ReleaseOutcome::Blocked { step: Step::Migrate, .. }),
+        "{report:#?}"
+    );
+    assert_eq!(units_on(&a, "v1.0"), 3);
 }

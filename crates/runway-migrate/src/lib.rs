@@ -66,6 +66,7 @@ mod source;
 mod sql;
 mod target;
 
+#[cfg(feature = "lint")]
 pub mod lint;
 
 pub use directive::{DirectiveError, Directives, parse_duration};
