@@ -1320,7 +1320,13 @@ impl Engine {
                 if let Some(u) = &unit {
                     self.gating.remove(u);
                     if let Some(t) = self.units.get_mut(u) {
-                        t.op = Op::Failed { not_before };
+                        // A failed drain or remove left the unit as it was (still serving): judge it by its
+                        // state, not as down. A failed deploy or restore leaves it out of service.
+                        t.op = if matches!(operation, Operation::Drain | Operation::Remove) {
+                            Op::None
+                        } else {
+                            Op::Failed { not_before }
+                        };
                     }
                 }
             }
