@@ -220,3 +220,38 @@ async fn file_store_persists_rotations() {
         assert_eq!(mode & 0o077, 0, "store file is private");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn rotates_on_the_simulator_store() {
+    let sim = runway_sim::SimPlatform::builder().build();
+    sim.create(
+        NAME,
+        SecretString::from(FIRST),
+        &RequestToken::derive(NAME, "init"),
+    )
+    .await
+    .unwrap();
+    let provider = FakeProvider::with_key(FIRST);
+    let rotator: Arc<dyn Rotator> = Arc::new(ApiKeyRotator::new(Arc::new(provider.clone())));
+    let failing = Rotate::new(
+        Arc::new(sim.clone()),
+        Arc::new(FailingRotator::once(rotator.clone(), RotationStep::Set)),
+    );
+    assert!(failing.run(NAME, "2026").await.is_err());
+    assert_eq!(
+        sim.get(NAME, SecretStage::Current)
+            .await
+            .unwrap()
+            .value
+            .expose_secret(),
+        FIRST
+    );
+    let report = Rotate::new(Arc::new(sim.clone()), rotator)
+        .run(NAME, "2026")
+        .await
+        .unwrap();
+    assert_eq!(report.resumed_at, Some(RotationStep::Set));
+    let cur = sim.get(NAME, SecretStage::Current).await.unwrap();
+    assert_eq!(cur.info.version_id, report.current);
+    assert!(provider.accepts(&cur.value));
+}
