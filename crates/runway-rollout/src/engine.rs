@@ -1448,6 +1448,8 @@ impl Engine {
                     t.op = Op::Failed { not_before: now };
                 }
                 Op::Done | Op::Failed { .. } => t.op = Op::None,
+                // A retirement that has not reached removal is cancelled: rolling back keeps old units.
+                Op::Draining { deploy: false } => t.op = Op::None,
                 _ => {}
             }
         }
@@ -1714,8 +1716,16 @@ impl Engine {
             .filter(|t| self.settled_on_target(t))
             .count();
         let mut need = goal.saturating_sub(on_target);
-        let mut excess = self.units.len().saturating_sub(self.desired);
-        if need == 0 && excess == 0 {
+        // Units on their way out (retire or removal in flight) no longer count as part of the fleet.
+        let leaving = self
+            .units
+            .values()
+            .filter(|t| matches!(t.op, Op::Removing | Op::Draining { deploy: false }))
+            .count();
+        let present = self.units.len() - leaving;
+        let mut excess = present.saturating_sub(self.desired);
+        let mut short = self.desired.saturating_sub(present);
+        if need == 0 && excess == 0 && short == 0 {
             return;
         }
         let delegated = self.delegated();
@@ -1730,7 +1740,7 @@ impl Engine {
             })
             .map(|(id, t)| (self.available(t), t.order, id.clone()))
             .collect();
-        if cands.is_empty() {
+        if cands.is_empty() && (short == 0 || !self.caps.surge || delegated) {
             return;
         }
         // Down units first (free), then in fleet order.
@@ -1777,6 +1787,16 @@ impl Engine {
                 in_place.push(id);
                 budget -= 1;
                 need -= 1;
+            }
+        }
+        // A fleet left short (a unit lost to a removal that raced a rollback) is topped up: adding never
+        // costs capacity.
+        if self.caps.surge && !delegated {
+            while short > 0 && need > 0 && room > 0 {
+                adds += 1;
+                short -= 1;
+                need -= 1;
+                room -= 1;
             }
         }
         if in_place.is_empty() && removes.is_empty() && adds == 0 {
