@@ -63,7 +63,8 @@ use runway_health::{Check, Status as HealthStatus, run_check};
 use runway_rollout::{FileJournal, Journal, PgJournal};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 
 use analyze::{Blocker, ErrorSummary, PoolSample, ReleaseRecord};
 
@@ -736,12 +737,13 @@ impl DiagnosisReport {
     /// "if recent deploy, rollback immediately".
     pub fn rollback_recommended(&self) -> Option<&Finding> {
         let trouble = self.findings.iter().any(|f| {
-            matches!(
-                f.kind,
-                FindingKind::HealthFailing { .. }
-                    | FindingKind::UnhealthyUnits { .. }
-                    | FindingKind::ErrorRate { .. }
-            )
+            f.severity == Severity::Critical
+                && matches!(
+                    f.kind,
+                    FindingKind::HealthFailing { .. }
+                        | FindingKind::UnhealthyUnits { .. }
+                        | FindingKind::ErrorRate { .. }
+                )
         });
         if !trouble {
             return None;
@@ -1137,6 +1139,24 @@ fn timeout_error(what: &str) -> runway_core::Error {
     runway_core::Error::new(ErrorKind::Timeout, format!("{what} did not answer in time"))
 }
 
+const DB_CHECKS: [CheckId; 4] = [
+    CheckId::ConnectionPool,
+    CheckId::SlowQueries,
+    CheckId::DatabaseSize,
+    CheckId::Locks,
+];
+
+fn database_down(
+    e: &sqlx::Error,
+    findings: &mut Vec<Finding>,
+    summaries: &mut Vec<(CheckId, String, bool)>,
+) {
+    findings.push(unreachable_db(e));
+    for c in DB_CHECKS {
+        summaries.push((c, "database unreachable".into(), true));
+    }
+}
+
 fn unreachable_db(e: &sqlx::Error) -> Finding {
     let sqlstate = e
         .as_database_error()
@@ -1263,18 +1283,34 @@ impl Diagnosis {
         }
 
         match &self.database {
-            Some(db) => {
-                let pool = match db {
-                    Database::Pool(p) => p.clone(),
-                    Database::Options(o) => PgPoolOptions::new()
-                        .max_connections(1)
-                        .acquire_timeout(self.thresholds.call_timeout)
-                        .connect_lazy_with((**o).clone()),
-                };
-                self.check_database(&pool, &mut findings, &mut summaries, &mut m)
-                    .await;
-                if matches!(db, Database::Options(_)) {
-                    pool.close().await;
+            Some(Database::Pool(pool)) => {
+                match tokio::time::timeout(self.thresholds.call_timeout, pool.acquire()).await {
+                    Ok(Ok(mut conn)) => {
+                        self.check_database(&mut conn, &mut findings, &mut summaries, &mut m)
+                            .await
+                    }
+                    Ok(Err(e)) => database_down(&e, &mut findings, &mut summaries),
+                    Err(_) => {
+                        database_down(&sqlx::Error::PoolTimedOut, &mut findings, &mut summaries)
+                    }
+                }
+            }
+            Some(Database::Options(opts)) => {
+                match tokio::time::timeout(
+                    self.thresholds.call_timeout,
+                    PgConnection::connect_with(&**opts),
+                )
+                .await
+                {
+                    Ok(Ok(mut conn)) => {
+                        self.check_database(&mut conn, &mut findings, &mut summaries, &mut m)
+                            .await;
+                        let _ = conn.close().await;
+                    }
+                    Ok(Err(e)) => database_down(&e, &mut findings, &mut summaries),
+                    Err(_) => {
+                        database_down(&sqlx::Error::PoolTimedOut, &mut findings, &mut summaries)
+                    }
                 }
             }
             None => {
@@ -1295,9 +1331,22 @@ impl Diagnosis {
 
         match &self.metrics {
             Some((metrics, env)) => {
-                let (f, s) = self.check_metrics(metrics.as_ref(), env, now).await;
+                let (f, s, rate) = self.check_metrics(metrics.as_ref(), env, now).await;
                 findings.extend(f);
                 summaries.push((CheckId::Resources, s, true));
+                // ERROR lines are a proxy; when the request metrics show the 5xx rate within the runbook's 1%,
+                // the lines alone do not make an outage.
+                if let Some(rate) = rate.filter(|r| *r < 0.01) {
+                    for f in findings.iter_mut() {
+                        if matches!(f.kind, FindingKind::ErrorRate { critical: true, .. }) {
+                            f.severity = Severity::Warning;
+                            f.message.push_str(&format!(
+                                "; but the 5xx rate is {:.2}%, within the 1% threshold",
+                                rate * 100.0
+                            ));
+                        }
+                    }
+                }
             }
             None => summaries.push((
                 CheckId::Resources,
@@ -1443,35 +1492,16 @@ impl Diagnosis {
 
     async fn check_database(
         &self,
-        pool: &PgPool,
+        conn: &mut PgConnection,
         findings: &mut Vec<Finding>,
         summaries: &mut Vec<(CheckId, String, bool)>,
         m: &mut Measurements,
     ) {
         let t = &self.thresholds;
-        let db_checks = [
-            CheckId::ConnectionPool,
-            CheckId::SlowQueries,
-            CheckId::DatabaseSize,
-            CheckId::Locks,
-        ];
-        let mut conn = match tokio::time::timeout(t.call_timeout, pool.acquire()).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                findings.push(unreachable_db(&e));
-                for c in db_checks {
-                    summaries.push((c, "database unreachable".into(), true));
-                }
-                return;
-            }
-            Err(_) => {
-                findings.push(unreachable_db(&sqlx::Error::PoolTimedOut));
-                for c in db_checks {
-                    summaries.push((c, "database unreachable".into(), true));
-                }
-                return;
-            }
-        };
+        if let Err(e) = pg::prepare(conn).await {
+            database_down(&e, findings, summaries);
+            return;
+        }
         let timeout = t.call_timeout;
         let unavailable =
             |check: CheckId, e: &sqlx::Error, summaries: &mut Vec<(CheckId, String, bool)>| {
@@ -1482,7 +1512,7 @@ impl Diagnosis {
                 summaries.push((check, format!("query failed: {reason}"), true));
             };
 
-        match tokio::time::timeout(timeout, pg::pool(&mut conn)).await {
+        match tokio::time::timeout(timeout, pg::pool(conn)).await {
             Ok(Ok(sample)) => {
                 summaries.push((
                     CheckId::ConnectionPool,
@@ -1506,7 +1536,7 @@ impl Diagnosis {
 
         match tokio::time::timeout(
             timeout,
-            pg::slow(&mut conn, t.slow_query.as_secs_f64(), t.all_databases),
+            pg::slow(conn, t.slow_query.as_secs_f64(), t.all_databases),
         )
         .await
         {
@@ -1527,7 +1557,7 @@ impl Diagnosis {
             Err(_) => summaries.push((CheckId::SlowQueries, "query timed out".into(), true)),
         }
 
-        match tokio::time::timeout(timeout, pg::size(&mut conn)).await {
+        match tokio::time::timeout(timeout, pg::size(conn)).await {
             Ok(Ok((name, size, tables))) => {
                 let headroom = match t.disk_limit {
                     Some(limit) => format!(
@@ -1553,7 +1583,7 @@ impl Diagnosis {
             Err(_) => summaries.push((CheckId::DatabaseSize, "query timed out".into(), true)),
         }
 
-        match tokio::time::timeout(timeout, pg::blocked(&mut conn, t.all_databases)).await {
+        match tokio::time::timeout(timeout, pg::blocked(conn, t.all_databases)).await {
             Ok(Ok(blocked)) => {
                 summaries.push((
                     CheckId::Locks,
@@ -1572,9 +1602,10 @@ impl Diagnosis {
         metrics: &dyn MetricsSource,
         env: &EnvironmentId,
         now: DateTime<Utc>,
-    ) -> (Vec<Finding>, String) {
+    ) -> (Vec<Finding>, String, Option<f64>) {
         let mut out = Vec::new();
         let mut parts = Vec::new();
+        let mut measured = None;
         match tokio::time::timeout(self.thresholds.call_timeout, metrics.resource_metrics(env))
             .await
         {
@@ -1604,6 +1635,7 @@ impl Diagnosis {
                 rate * 100.0,
                 req.total
             ));
+            measured = Some(rate);
             if rate >= 0.01 {
                 out.push(Finding::new(FindingKind::Resource {
                     measurement: "http_5xx_rate".into(),
@@ -1619,7 +1651,7 @@ impl Diagnosis {
         } else {
             parts.join("; ")
         };
-        (out, summary)
+        (out, summary, measured)
     }
 }
 

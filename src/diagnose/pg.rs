@@ -5,6 +5,17 @@ use sqlx::{PgConnection, Row};
 
 use super::analyze::{ActiveQuery, BlockedSession, Blocker, PoolSample, redact_sql};
 
+/// Make the diagnosis session safe on a sick server: it never waits long for a lock or a statement.
+pub(crate) async fn prepare(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SET lock_timeout = '500ms'")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SET statement_timeout = '5s'")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Connection counts (client backends only) and the server's limits.
 pub(crate) async fn pool(conn: &mut PgConnection) -> sqlx::Result<PoolSample> {
     let row = sqlx::query(
@@ -134,9 +145,13 @@ pub(crate) async fn size(
     )
     .fetch_one(&mut *conn)
     .await?;
+    // Sizes from the catalog (pages as of the last VACUUM/ANALYZE): no relation locks, so a table held
+    // ACCESS EXCLUSIVE by a stuck migration cannot stall the diagnosis.
     let tables = sqlx::query(
-        "SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::int8 AS bytes
+        "SELECT n.nspname || '.' || c.relname AS name,
+                ((c.relpages::int8 + coalesce(t.relpages, 0)::int8) * current_setting('block_size')::int8) AS bytes
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
           WHERE c.relkind IN ('r', 'm', 'p')
             AND n.nspname NOT IN ('pg_catalog', 'information_schema')
             AND n.nspname NOT LIKE 'pg_toast%'
