@@ -595,6 +595,9 @@ impl FindingKind {
             }
             K::Resource { measurement, .. } => match measurement.as_str() {
                 "queue_depth" => "add Celery workers or find the task that floods the queue".into(),
+                "http_5xx_rate" => {
+                    "find the failing endpoint in the error logs; roll back if a recent release caused it, fix or fail over an external dependency (High Error Rate 2-4)".into()
+                }
                 "db_pool_utilisation" => "check the connection pool: lower per-instance pool sizes or add PgBouncer".into(),
                 _ => "scale up or out; if it started with a release, roll back (High Error Rate 5)".into(),
             },
@@ -738,12 +741,12 @@ impl DiagnosisReport {
     pub fn rollback_recommended(&self) -> Option<&Finding> {
         let trouble = self.findings.iter().any(|f| {
             f.severity == Severity::Critical
-                && matches!(
+                && (matches!(
                     f.kind,
                     FindingKind::HealthFailing { .. }
                         | FindingKind::UnhealthyUnits { .. }
                         | FindingKind::ErrorRate { .. }
-                )
+                ) || matches!(&f.kind, FindingKind::Resource { measurement, .. } if measurement == "http_5xx_rate"))
         });
         if !trouble {
             return None;
@@ -1153,7 +1156,12 @@ fn database_down(
 ) {
     findings.push(unreachable_db(e));
     for c in DB_CHECKS {
-        summaries.push((c, "database unreachable".into(), true));
+        // Only the pool check has a verdict (the critical finding); the others could not run.
+        summaries.push((
+            c,
+            "database unreachable".into(),
+            c == CheckId::ConnectionPool,
+        ));
     }
 }
 
