@@ -1079,10 +1079,11 @@ impl Engine {
             );
             return;
         }
+        // Orchestrated: the unit is up once the platform reports it on the new release and past booting
+        // (running, or running but failing its health: a surge unit has no deployment to poll).
         if !g.started
             && !delegated
-            && healthy
-            && v.state == UnitState::Running
+            && matches!(v.state, UnitState::Running | UnitState::Unhealthy)
             && v.release.as_ref() == Some(&g.release)
         {
             g.started = true;

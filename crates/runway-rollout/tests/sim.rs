@@ -86,3 +86,26 @@ async fn delegated_platform_gates_on_status_and_rolls_back_through_it() {
     );
     assert_eq!(releases(&sim), vec!["v1"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn unhealthy_surge_unit_fails_its_gate_long_before_the_deadline() {
+    let sim = sim(4, ReleaseProfile::unhealthy("v2"));
+    let (report, _) = run(&sim, config(Strategy::rolling("1", "0").unwrap())).await;
+    assert!(
+        matches!(
+            report.outcome,
+            Outcome::RolledBack {
+                trigger: Trigger::HealthGate { .. }
+            }
+        ),
+        "{:?}",
+        report.outcome
+    );
+    // start + ready + failure_threshold x period, not the 300 s progress deadline.
+    assert!(
+        report.duration < Duration::from_secs(60),
+        "{:?}",
+        report.duration
+    );
+    assert_eq!(releases(&sim), vec!["v1"; 4]);
+}
