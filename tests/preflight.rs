@@ -178,7 +178,7 @@ async fn seeded_repository_reports_every_problem() {
     for secret in [
         "Sup3r-S3cret-Pw",
         "r3d1s-pw",
-        "AKIAZ7Q3MX2W4PLKD9RT",
+        "AKIAZ7Q3MX2W4PLKD9RT", // preflight:allow (the seeded key, checked absent)
         "Tr0ub4dor&3-prod",
         "q8ZkT2vR9xLm4PwN7bYc3HsJ",
         "bm90IGEgcmVhbCBrZXk",

@@ -216,10 +216,17 @@ fn token_hits(line: &str, hits: &mut Vec<Hit>) {
             }
         }
     }
+    // `-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----`: the exact PEM/PGP header, not prose about it.
     if let Some(i) = line.find("-----BEGIN ") {
-        let rest = &line[i..];
-        if let Some(j) = rest.find("PRIVATE KEY")
-            && rest[j..].contains("-----")
+        let rest = &line[i + 11..];
+        let kind_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_uppercase() || *b == b' ')
+            .count();
+        let tail = &rest[kind_len..];
+        let kind = &rest[..kind_len];
+        if (kind.ends_with("PRIVATE KEY") || kind.ends_with("PRIVATE KEY BLOCK"))
+            && tail.starts_with("-----")
         {
             hits.push(Hit {
                 rule: SecretRule::PrivateKey,
@@ -233,8 +240,13 @@ fn token_hits(line: &str, hits: &mut Vec<Hit>) {
     for (i, _) in line.match_indices(marker) {
         let from = i + marker.len();
         let n = run_len(line, from, |b| b.is_ascii_alphanumeric() || b == b'/');
-        let path = &line[from..from + n];
-        if path.split('/').filter(|p| !p.is_empty()).count() >= 3 {
+        let parts: Vec<&str> = line[from..from + n].split('/').collect();
+        // T<workspace>/B<channel>/<secret>: the real shape, not a documentation stub.
+        if parts.len() >= 3
+            && parts[0].starts_with('T')
+            && parts[1].starts_with('B')
+            && parts[2].len() >= 16
+        {
             hits.push(Hit {
                 rule: SecretRule::SlackWebhook,
                 start: from,
@@ -372,12 +384,16 @@ fn unquoted_values_are_literals(file: &str) -> bool {
 
 /// Find `key <op> value` assignments on a line: `=`, `:`, `:=`, `=>` with a quoted (or, in config files,
 /// bare) value. Returns `(key, value_start, value_end)`.
-fn assignments(line: &str, bare_ok: bool) -> Vec<(String, usize, usize)> {
+fn assignments(line: &str, bare_ok: bool, arrow_ok: bool) -> Vec<(String, usize, usize)> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        if c == b'=' && b.get(i + 1) == Some(&b'>') && !arrow_ok {
+            i += 2; // a match arm or an arrow function, not an assignment
+            continue;
+        }
         let op_len = if (c == b':' && b.get(i + 1) == Some(&b'='))
             || (c == b'=' && b.get(i + 1) == Some(&b'>'))
         {
@@ -461,7 +477,12 @@ fn base64ish(s: &str) -> bool {
 
 fn assignment_hits(file: &str, line: &str, hits: &mut Vec<Hit>) {
     let bare_ok = unquoted_values_are_literals(file);
-    for (key, start, end) in assignments(line, bare_ok) {
+    // `=>` assigns in Ruby, PHP and Perl hashes; elsewhere it is a match arm or an arrow function.
+    let arrow_ok = matches!(
+        lower_ext(file).as_str(),
+        "rb" | "php" | "pl" | "pm" | "rake"
+    );
+    for (key, start, end) in assignments(line, bare_ok, arrow_ok) {
         let value = &line[start..end];
         if value.contains("://") && !value.contains('@') {
             continue; // a URL without credentials
@@ -1273,8 +1294,23 @@ mod tests {
     }
 
     #[test]
+    fn prose_and_match_arms_are_not_secrets() {
+        assert!(secrets("lib.rs", "//! a `-----BEGIN ... PRIVATE KEY-----` block\n").is_empty());
+        assert!(secrets("lib.rs", "    Rule::Token => \"token-assignment\",\n").is_empty());
+        assert!(secrets("app.js", "const f = (api_key) => \"x7Yp2Qw9Lm\";\n").is_empty());
+        assert_eq!(
+            secrets("app.rb", "{ :api_key => \"x7Yp2Qw9Lm\" }\n").len(),
+            1
+        );
+        let stub = "url = \"https://hooks.slack.com/services/T/B/x\"\n";
+        assert!(secrets("config.rs", stub).is_empty());
+        let header = fake("-----BEGIN OPENSSH ", "PRIVATE KEY-----");
+        assert_eq!(secrets("id", &header).len(), 1);
+    }
+
+    #[test]
     fn high_entropy_needs_a_mixed_long_literal() {
-        let tok = "q8ZkT2vR9xLm4PwN7bYc3HsJ6dFg1AeK";
+        let tok = "q8ZkT2vR9xLm4PwN7bYc3HsJ6dFg1AeK"; // preflight:allow (a test token)
         let f = secrets("app.ts", &format!("const blob = \"{tok}\";\n"));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, super::super::Severity::Warning);
