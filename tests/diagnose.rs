@@ -464,3 +464,116 @@ async fn a_good_release_is_reported_without_a_rollback() {
     }
     std::fs::remove_file(path).ok();
 }
+
+#[tokio::test(start_paused = true)]
+async fn production_down_failing_health_and_units_after_a_release() {
+    use runway_core::Platform;
+    use runway_health::{CheckResult, FnCheck, Problem};
+
+    let sim = Arc::new(
+        SimPlatform::builder()
+            .environment("production")
+            .units(3)
+            .initial_release("v1")
+            .release(ReleaseProfile::unhealthy("v2"))
+            .build(),
+    );
+    let units = sim
+        .units(&"production".into(), &Default::default())
+        .await
+        .unwrap();
+    for u in &units[..2] {
+        sim.deploy(&u.id, &Release::new("v2"), &Default::default())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let at = sim.clock();
+    let now = runway_core::Clock::now(&at);
+    let events = vec![
+        Event {
+            seq: 0,
+            at: now - chrono::Duration::minutes(3),
+            run: Some("r2".into()),
+            payload: EventPayload::Deploy(DeployEvent::RolloutStarted {
+                environment: "production".into(),
+                release: ReleaseId::new("v2"),
+                previous: Some(ReleaseId::new("v1")),
+                units: 3,
+                strategy: "rolling".into(),
+            }),
+        },
+        Event {
+            seq: 1,
+            at: now - chrono::Duration::minutes(2),
+            run: Some("r2".into()),
+            payload: EventPayload::Deploy(DeployEvent::RolloutFinished {
+                outcome: "succeeded".into(),
+                units_by_release: Default::default(),
+            }),
+        },
+    ];
+    let health = FnCheck::new("api", || async {
+        CheckResult::fail(Problem::Unreachable).with_detail("connect to 10.0.0.7:443 refused")
+    });
+    let report = Diagnosis::builder()
+        .with_health_check(Arc::new(health))
+        .with_fleet(sim.clone(), sim.clone(), "production")
+        .with_release_history(ReleaseHistory::Events(events))
+        .with_clock(Arc::new(at))
+        .build()
+        .unwrap()
+        .run()
+        .await;
+    let health: Vec<_> = report.findings_for(CheckId::Health).collect();
+    assert_eq!(health.len(), 2, "{}", report.render_text());
+    assert!(health.iter().all(|f| f.severity == Severity::Critical));
+    assert!(health.iter().any(|f| matches!(
+        &f.kind,
+        FindingKind::HealthFailing { check, problem, failing: true } if check == "api" && problem == "unreachable"
+    )));
+    let unhealthy = health
+        .iter()
+        .find_map(|f| match &f.kind {
+            FindingKind::UnhealthyUnits { unhealthy, total } => Some((unhealthy.len(), *total)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(unhealthy, (2, 3));
+    assert!(
+        report.actions[0].starts_with("Roll back v2 to v1 now"),
+        "{:?}",
+        report.actions
+    );
+    // The check's internal detail (a host) stays internal.
+    assert!(!report.to_json().to_string().contains("10.0.0.7"));
+}
+
+/// Redaction and pattern masking never panic and stay bounded on arbitrary input.
+#[test]
+fn redaction_never_panics_on_arbitrary_input() {
+    use runway::diagnose::analyze::{message_pattern, redact_sql};
+    let fragments = [
+        "'", "''", "$$", "$", "SELECT ", "--", "é", "\u{0}", "\n", "\\", "x", "123", "\"", " ",
+    ];
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..5000 {
+        let mut s = String::new();
+        for _ in 0..(next() % 40) {
+            s.push_str(fragments[(next() as usize) % fragments.len()]);
+        }
+        assert!(redact_sql(&s).chars().count() <= 160);
+        assert!(message_pattern(&s).chars().count() <= 120);
+        let wrapped = redact_sql(&format!(
+            "SELECT 'hunter2{}' AS x",
+            s.replace(['\'', '$'], "")
+        ));
+        assert!(!wrapped.contains("hunter2"), "{wrapped}");
+    }
+}
