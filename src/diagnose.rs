@@ -1110,10 +1110,24 @@ impl DiagnosisBuilder {
     }
 }
 
-#[derive(Debug)]
 enum Database {
     Pool(PgPool),
     Options(Box<PgConnectOptions>),
+}
+
+/// `PgConnectOptions`' own `Debug` shows the password: print only where the database is.
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Pool(_) => f.write_str("Database::Pool"),
+            Database::Options(o) => f
+                .debug_struct("Database::Options")
+                .field("host", &o.get_host())
+                .field("port", &o.get_port())
+                .field("database", &o.get_database())
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// The emergency procedures as checks. Build with [`Diagnosis::builder`].
@@ -1773,6 +1787,15 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, DiagnoseError::InvalidDatabaseUrl));
+        let diag = Diagnosis::builder()
+            .with_database_url(SecretString::from(
+                "postgres://app:hunter2@db.internal:5432/app",
+            ))
+            .build()
+            .unwrap();
+        let debug = format!("{diag:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("db.internal"), "{debug}");
         assert!(!err.to_string().contains("hunter2"));
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
