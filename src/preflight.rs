@@ -54,6 +54,7 @@ use runway_core::{
     EnvExample, EnvironmentKind, ErrorKind, VariableScope, VariableStore, fingerprint,
 };
 use runway_migrate::MigrationSource;
+#[cfg(feature = "lint")]
 use runway_migrate::lint::{self, Linter, RuleId};
 use serde::Serialize;
 
@@ -1263,65 +1264,78 @@ fn sql_migrations(repo: &Path, dir: &str, lint_on: bool) -> (Vec<Finding>, Strin
     }
     let mut summary = format!("{} SQL migrations in {dir}", source.len());
     if lint_on {
-        let set = lint::MigrationSet::new(
-            source
-                .migrations()
-                .iter()
-                .map(|m| {
-                    let l = lint::Migration::new(
-                        m.version.to_string(),
-                        m.name.clone(),
-                        rel(&m.up.file),
-                        m.up.sql.clone(),
-                    );
-                    match &m.down {
-                        Some(d) => l.with_down(rel(&d.file), d.sql.clone()),
-                        None => l,
-                    }
-                })
-                .collect(),
-        );
-        match set {
-            Ok(set) => {
-                let report = Linter::default().lint_set(&set);
-                summary.push_str(&format!(
-                    ", linted: {} errors, {} warnings",
-                    report.errors(),
-                    report.warnings()
-                ));
-                for f in report.findings {
-                    if f.rule == RuleId::MissingDowngrade || f.severity == lint::Severity::Info {
-                        continue; // downgrades are checked above, on the runner's view of the folder
-                    }
-                    let mut finding = Finding::new(
-                        FindingKind::MigrationLint {
-                            rule: f.rule.as_str().to_owned(),
-                            message: f.message.clone(),
-                            alternative: f.alternative.clone(),
-                        },
-                        Some(Location {
-                            file: f.file.clone(),
-                            line: f.line,
-                        }),
-                    );
-                    if f.severity == lint::Severity::Warning {
-                        finding.severity = Severity::Warning;
-                    }
-                    out.push(finding);
-                }
-            }
-            Err(e) => out.push(Finding::new(
-                FindingKind::MigrationsInvalid {
-                    dir: dir.to_owned(),
-                    reason: e.to_string(),
-                },
-                None,
-            )),
-        }
+        lint_source(&source, dir, &mut out, &mut summary);
     } else {
         summary.push_str(", lint off");
     }
     (out, summary)
+}
+
+/// The migration safety linter's findings on the runner's view of the folder.
+#[cfg(feature = "lint")]
+fn lint_source(source: &MigrationSource, dir: &str, out: &mut Vec<Finding>, summary: &mut String) {
+    let rel = |file: &str| format!("{dir}/{file}");
+    let set = lint::MigrationSet::new(
+        source
+            .migrations()
+            .iter()
+            .map(|m| {
+                let l = lint::Migration::new(
+                    m.version.to_string(),
+                    m.name.clone(),
+                    rel(&m.up.file),
+                    m.up.sql.clone(),
+                );
+                match &m.down {
+                    Some(d) => l.with_down(rel(&d.file), d.sql.clone()),
+                    None => l,
+                }
+            })
+            .collect(),
+    );
+    match set {
+        Ok(set) => {
+            let report = Linter::default().lint_set(&set);
+            summary.push_str(&format!(
+                ", linted: {} errors, {} warnings",
+                report.errors(),
+                report.warnings()
+            ));
+            for f in report.findings {
+                if f.rule == RuleId::MissingDowngrade || f.severity == lint::Severity::Info {
+                    continue; // downgrades are checked above, on the runner's view of the folder
+                }
+                let mut finding = Finding::new(
+                    FindingKind::MigrationLint {
+                        rule: f.rule.as_str().to_owned(),
+                        message: f.message.clone(),
+                        alternative: f.alternative.clone(),
+                    },
+                    Some(Location {
+                        file: f.file.clone(),
+                        line: f.line,
+                    }),
+                );
+                if f.severity == lint::Severity::Warning {
+                    finding.severity = Severity::Warning;
+                }
+                out.push(finding);
+            }
+        }
+        Err(e) => out.push(Finding::new(
+            FindingKind::MigrationsInvalid {
+                dir: dir.to_owned(),
+                reason: e.to_string(),
+            },
+            None,
+        )),
+    }
+}
+
+/// Built without the linter: say so instead of pretending the migrations were linted.
+#[cfg(not(feature = "lint"))]
+fn lint_source(_: &MigrationSource, _: &str, _: &mut Vec<Finding>, summary: &mut String) {
+    summary.push_str(", not linted (runway built without the `lint` feature)");
 }
 
 fn check_dependencies(files: &[RepoFile], repo: &Path) -> (Vec<Finding>, String) {
