@@ -150,8 +150,8 @@ impl fmt::Display for CheckId {
 pub enum FindingKind {
     /// The health check fails or warns.
     HealthFailing {
-        /// The check's name.
-        check: String,
+        /// The health check's name.
+        name: String,
         /// Its problem, in public wording.
         problem: String,
         /// Fail (rather than warn).
@@ -356,11 +356,11 @@ impl FindingKind {
         use FindingKind as K;
         match self {
             K::HealthFailing {
-                check,
+                name,
                 problem,
                 failing,
             } => format!(
-                "health check {check} {}: {problem}",
+                "health check {name} {}: {problem}",
                 if *failing { "fails" } else { "warns" }
             ),
             K::UnhealthyUnits { unhealthy, total } => format!(
@@ -1439,7 +1439,7 @@ impl Diagnosis {
                         }
                     ));
                     out.push(Finding::new(FindingKind::HealthFailing {
-                        check: check.name().to_owned(),
+                        name: check.name().to_owned(),
                         problem,
                         failing: status == HealthStatus::Fail,
                     }));
@@ -1775,6 +1775,10 @@ mod tests {
             report.actions
         );
         assert!(report.actions.last().unwrap().contains("#alerts"));
+        // Finding fields and kind fields never collide in JSON (one `check`, one `message`).
+        let json = report.to_json();
+        assert_eq!(json["findings"][0]["check"], "error-rate");
+        assert_eq!(json["findings"][0]["type"], "error_rate");
         assert!(!report.healthy());
         let text = report.render_text();
         assert!(text.contains("What to do:"));

@@ -220,8 +220,8 @@ pub enum FindingKind {
     MigrationLint {
         /// The rule id.
         rule: String,
-        /// What is wrong.
-        message: String,
+        /// What is wrong, in the linter's words.
+        detail: String,
         /// The safe alternative.
         alternative: String,
     },
@@ -341,7 +341,7 @@ impl FindingKind {
             K::MigrationWithoutDowngrade { version } => {
                 format!("migration {version} has no downgrade (down) file")
             }
-            K::MigrationLint { rule, message, .. } => format!("[{rule}] {message}"),
+            K::MigrationLint { rule, detail, .. } => format!("[{rule}] {detail}"),
             K::AlembicWithoutDowngrade { empty: false } => {
                 "Alembic revision has no downgrade() function".to_owned()
             }
@@ -1308,7 +1308,7 @@ fn lint_source(source: &MigrationSource, dir: &str, out: &mut Vec<Finding>, summ
                 let mut finding = Finding::new(
                     FindingKind::MigrationLint {
                         rule: f.rule.as_str().to_owned(),
-                        message: f.message.clone(),
+                        detail: f.message.clone(),
                         alternative: f.alternative.clone(),
                     },
                     Some(Location {

@@ -530,7 +530,7 @@ async fn production_down_failing_health_and_units_after_a_release() {
     assert!(health.iter().all(|f| f.severity == Severity::Critical));
     assert!(health.iter().any(|f| matches!(
         &f.kind,
-        FindingKind::HealthFailing { check, problem, failing: true } if check == "api" && problem == "unreachable"
+        FindingKind::HealthFailing { name, problem, failing: true } if name == "api" && problem == "unreachable"
     )));
     let unhealthy = health
         .iter()

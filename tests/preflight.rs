@@ -192,6 +192,23 @@ async fn seeded_repository_reports_every_problem() {
         }
     }
     assert!(json.contains("\"passed\":false"));
+    // Finding fields and kind fields never collide in JSON (one `check`, one `message`).
+    let v = report.to_json();
+    let lint = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["type"] == "migration_lint");
+    if let Some(lint) = lint {
+        assert_eq!(lint["check"], "migrations");
+        assert!(
+            lint["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("[adding-required-column]")
+        );
+        assert_eq!(lint["location"]["line"], 2);
+    }
     assert!(text.contains(&format!("BLOCKED: {errors} errors, 2 warnings")));
 
     // Skipped: node_modules, files the repository's .gitignore lists, tests' print, the AWS example key.
