@@ -956,6 +956,9 @@ pub enum DiagnoseError {
     /// A threshold is out of range.
     #[error("invalid threshold: {0}")]
     InvalidThreshold(String),
+    /// The health URL is not usable.
+    #[error("invalid health check: {0}")]
+    InvalidHealthCheck(#[source] runway_health::HealthError),
 }
 
 impl DiagnoseError {
@@ -984,6 +987,47 @@ pub struct DiagnosisBuilder {
 }
 
 impl DiagnosisBuilder {
+    /// An empty builder: no components, the runbook's thresholds.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// From the environment: `RUNWAY_DATABASE_URL` (PostgreSQL to inspect), `RUNWAY_HEALTH_URL` (the
+    /// `/health` endpoint), `RUNWAY_JOURNAL` (a rollout journal file) and `RUNWAY_ENVIRONMENT` (whose
+    /// releases count). Unset or empty variables leave the component out.
+    ///
+    /// # Errors
+    /// [`DiagnoseError::InvalidHealthCheck`] for a health URL the HTTP check refuses.
+    pub fn from_env() -> Result<Self, DiagnoseError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `get` (a test seam).
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, DiagnoseError> {
+        let var = |n: &str| get(n).filter(|v| !v.trim().is_empty());
+        let mut b = Self::new();
+        if let Some(url) = var("RUNWAY_DATABASE_URL") {
+            b = b.with_database_url(SecretString::from(url));
+        }
+        if let Some(url) = var("RUNWAY_HEALTH_URL") {
+            let check = runway_health::HttpCheck::builder("health", url)
+                .expect_health_response_lenient()
+                .build()
+                .map_err(DiagnoseError::InvalidHealthCheck)?;
+            b = b.with_health_check(Arc::new(check));
+        }
+        if let Some(path) = var("RUNWAY_JOURNAL") {
+            b = b.with_release_history(ReleaseHistory::File(FileJournal::new(path)));
+        }
+        if let Some(env) = var("RUNWAY_ENVIRONMENT") {
+            b = b.with_environment(env);
+        }
+        Ok(b)
+    }
+
     /// Check this PostgreSQL database (one connection is used).
     #[must_use]
     pub fn with_database(mut self, pool: PgPool) -> Self {
@@ -1782,6 +1826,24 @@ mod tests {
         assert!(!report.healthy());
         let text = report.render_text();
         assert!(text.contains("What to do:"));
+    }
+
+    #[test]
+    fn from_vars_wires_components() {
+        let vars = |n: &str| match n {
+            "RUNWAY_DATABASE_URL" => Some("postgres://app:pw@db.internal/app".to_owned()),
+            "RUNWAY_JOURNAL" => Some("/tmp/journal.jsonl".to_owned()),
+            "RUNWAY_ENVIRONMENT" => Some("production".to_owned()),
+            "RUNWAY_HEALTH_URL" => Some(String::new()),
+            _ => None,
+        };
+        let b = DiagnosisBuilder::from_vars(vars).unwrap();
+        assert!(b.database_url.is_some() && b.history.is_some() && b.health.is_empty());
+        assert_eq!(b.environment.as_deref(), Some("production"));
+        let bad = DiagnosisBuilder::from_vars(|n| {
+            (n == "RUNWAY_HEALTH_URL").then(|| "not a url".to_owned())
+        });
+        assert!(matches!(bad, Err(DiagnoseError::InvalidHealthCheck(_))));
     }
 
     #[test]
