@@ -35,6 +35,9 @@ struct Args {
     /// The health endpoint to check (the runbook's /health).
     #[arg(long)]
     health_url: Option<String>,
+    /// Redis to check (Production Down 5: "check infrastructure (database, redis)").
+    #[arg(long, env = "RUNWAY_REDIS_URL", hide_env_values = true)]
+    redis_url: Option<String>,
     /// A rollout journal file (JSON lines) for recent releases.
     #[arg(long)]
     journal: Option<PathBuf>,
@@ -73,7 +76,8 @@ fn main() -> ExitCode {
     let args = Args::parse();
     // The embedded default runs the simulator in virtual time: a current-thread runtime whose clock is
     // paused, so "ten minutes of traffic" takes no time.
-    let embedded = args.database_url.is_none() && args.health_url.is_none();
+    let embedded =
+        args.database_url.is_none() && args.health_url.is_none() && args.redis_url.is_none();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(embedded)
@@ -124,6 +128,10 @@ async fn run(args: Args, embedded: bool) -> anyhow::Result<ExitCode> {
                 .expect_health_response_lenient()
                 .build()?,
         ));
+    }
+    if let Some(url) = &args.redis_url {
+        let check = runway_health::RedisCheck::new("redis", &SecretString::from(url.clone()))?;
+        b = b.with_health_check(Arc::new(check));
     }
     if let Some(path) = &args.journal {
         b = b.with_release_history(ReleaseHistory::File(FileJournal::new(path)));
