@@ -1,8 +1,9 @@
-//! Roll a simulated 3-unit fleet from v1 to v2 with the rollout engine, showing units and batches as they
-//! move; `--bad-release` makes v2 unhealthy so the automatic rollback shows.
+//! The rollout engine alone (the `deploy` example runs the whole release around it): roll a simulated
+//! fleet from v1 to v2 on paused time with any strategy, showing units and batches as they move;
+//! `--bad-release` makes v2 unhealthy so the automatic rollback shows, `--plan` prints the dry run.
 //!
 //! ```text
-//! cargo run --example deploy -- [--units N] [--strategy one-at-a-time|rolling[:S:U]|canary|blue-green]
+//! cargo run --example rollout -- [--units N] [--strategy one-at-a-time|rolling[:S:U]|canary|blue-green]
 //!                                [--bad-release] [--json] [--plan]
 //! ```
 

@@ -199,7 +199,7 @@ pub fn assemble(
                 .unwrap_or_else(|| pg.clone());
             backups = backups.with_drill_server(drill);
             (
-                Migrator::new(source, target),
+                Migrator::new(source, target).with_emitter(emitter.clone()),
                 lint,
                 BackupTarget::Postgres(pg),
                 Arc::new(PgLock::new(url.clone())),
@@ -220,7 +220,7 @@ pub fn assemble(
                 .map_err(|e| AssembleError::Invalid(format!("database: {e}")))?;
             // The linter's rules are PostgreSQL's: SQLite migrations are not linted.
             (
-                Migrator::new(source, target),
+                Migrator::new(source, target).with_emitter(emitter.clone()),
                 Vec::new(),
                 BackupTarget::Sqlite(db),
                 Arc::new(FileLock::new(state_dir.join("locks"))),

@@ -93,6 +93,18 @@ pub fn svg(events: &[Event]) -> String {
                 target = Some(release.clone());
                 previous = p.clone();
             }
+            DeployEvent::FleetObserved {
+                units_by_release, ..
+            } => {
+                for (release, units) in units_by_release {
+                    for unit in units {
+                        let row = rows.entry(unit.clone()).or_default();
+                        if row.segments.is_empty() {
+                            row.push(e.at, Some(release.clone()), Phase::Serving);
+                        }
+                    }
+                }
+            }
             DeployEvent::UnitDrained { unit } => {
                 let row = rows.entry(unit.clone()).or_default();
                 if row.segments.is_empty() {
