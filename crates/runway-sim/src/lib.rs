@@ -297,6 +297,7 @@ impl SimBuilder {
                         .map(|c| origin + c.at)
                         .collect();
                     state.unit_order.push(id.clone());
+                    *state.units_per_service.entry(svc_id.clone()).or_insert(0) += 1;
                     state.units.insert(
                         id.clone(),
                         SimUnit {
@@ -846,9 +847,9 @@ impl Platform for SimPlatform {
             .ok_or_else(|| {
                 Error::not_found(format!("service {service} not found")).with_backend(BACKEND)
             })?;
-        let n = st.units.values().filter(|u| u.service == svc.id).count() + 1;
         let base = svc.id.as_str().to_owned();
-        let mut k = n;
+        let count = st.units_per_service.entry(svc.id.clone()).or_insert(0);
+        let mut k = *count + 1;
         let id = loop {
             let candidate = UnitId::new(format!("{base}-{k}"));
             if !st.units.contains_key(&candidate) {
@@ -856,6 +857,7 @@ impl Platform for SimPlatform {
             }
             k += 1;
         };
+        st.units_per_service.insert(svc.id.clone(), k);
         st.next_id += 1;
         let dep_id = DeploymentId::new(format!("dep-{}", st.next_id));
         let unit = SimUnit {

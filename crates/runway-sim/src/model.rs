@@ -103,6 +103,8 @@ pub(crate) struct State {
     pub(crate) pending_variable_changes: HashMap<VariableScope, usize>,
     pub(crate) secrets: BTreeMap<String, Vec<SimSecretVersion>>,
     pub(crate) event_logs: Vec<LogEntry>,
+    /// Units ever created per service, so a new unit's number is O(1) to find.
+    pub(crate) units_per_service: HashMap<ServiceId, usize>,
 }
 
 /// Timing defaults and profiles: everything needed to derive a unit's state.
