@@ -330,7 +330,13 @@ async fn lint_requested_without_the_lint_feature_blocks() {
     let (a, _, _) = assembled(&cfg, Some(&db));
     let report = a.release.run().await;
     assert!(
-        matches!(report.outcome, ReleaseOutcome::Blocked { step: Step::Migrate, .. }),
+        matches!(
+            report.outcome,
+            ReleaseOutcome::Blocked {
+                step: Step::Migrate,
+                ..
+            }
+        ),
         "{report:#?}"
     );
     assert_eq!(units_on(&a, "v1.0"), 3);
