@@ -36,6 +36,9 @@ struct Args {
     /// Strategy: one-at-a-time (default) or rolling.
     #[arg(long)]
     strategy: Option<String>,
+    /// Run the pre-deployment checklist on this application repository first.
+    #[arg(long)]
+    preflight: Option<PathBuf>,
     /// Print the report as JSON instead of progress.
     #[arg(long)]
     json: bool,
@@ -65,6 +68,14 @@ async fn main() -> ExitCode {
         config.rollout.strategy = s;
     }
     config.platform.bad_release |= args.bad_release;
+    if let Some(repo) = args.preflight {
+        // The simulated environment starts with the repository's `.env.<environment>`, when it has one.
+        let env_file = repo.join(format!(".env.{}", config.environment.name));
+        if config.platform.env_file.is_none() && env_file.exists() {
+            config.platform.env_file = Some(env_file);
+        }
+        config.preflight.repo = Some(repo);
+    }
 
     let sink: Arc<dyn runway_core::EventSink> = if args.json {
         Arc::new(runway_core::event::NullSink)

@@ -124,8 +124,21 @@ pub fn assemble(
     } else {
         ReleaseProfile::healthy(spec.id.clone()).with_error_rate(config.platform.error_rate)
     };
+    let mut initial_vars = runway_core::Variables::new();
+    if let Some(file) = &config.platform.env_file {
+        let text = std::fs::read_to_string(file).map_err(io(file))?;
+        let parsed = runway_core::EnvExample::parse(&text)
+            .map_err(|e| AssembleError::Invalid(format!("{}: {e}", file.display())))?;
+        for (name, value) in parsed.entries {
+            initial_vars.insert(name, SecretString::from(value));
+        }
+    }
     let sim = SimPlatform::builder()
         .seed(42)
+        .variables(
+            runway_core::VariableScope::environment(env_name.clone()),
+            initial_vars,
+        )
         .environment(env_name.clone())
         .units(config.platform.units)
         .initial_release(config.release.previous.clone())
@@ -266,8 +279,33 @@ pub fn assemble(
         )
         .with_progress_deadline(config.rollout.progress_deadline);
 
+    let preflight = match &config.preflight.repo {
+        Some(repo) => {
+            let mut p = crate::preflight::Preflight::new(repo.clone())
+                .with_environment_kind(EnvironmentKind::from_name(&env_name))
+                .with_variables(
+                    Arc::new(sim.clone()),
+                    runway_core::VariableScope::environment(env_name.clone()),
+                )
+                .with_lint(config.migrations.lint);
+            // When the release takes (and drills) a backup itself, the preflight need not demand one first.
+            p = if config.backup.take {
+                p.with_backup_taken_by_release(true)
+            } else {
+                p.with_backups(backups.clone(), config.backup.max_age)
+            };
+            if let Some(dir) = &config.migrations.dir {
+                p = p.with_migrations_dir(dir.to_string_lossy().into_owned());
+            }
+            Some(Arc::new(p.build().map_err(|e| {
+                AssembleError::Invalid(format!("preflight: {e}"))
+            })?))
+        }
+        None => None,
+    };
+
     let journal = state_dir.join("journal.jsonl");
-    let release = Release::builder()
+    let mut release = Release::builder()
         .with_environment(environment)
         .with_release(spec)
         .with_platform(Arc::new(sim.clone()))
@@ -288,7 +326,11 @@ pub fn assemble(
             lint_dirs,
         })
         .with_verification(verification)
-        .with_clock(clock)
+        .with_clock(clock);
+    if let Some(p) = preflight {
+        release = release.with_preflight(p);
+    }
+    let release = release
         .build()
         .map_err(|e| AssembleError::Invalid(e.to_string()))?;
     Ok(Assembled {

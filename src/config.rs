@@ -86,6 +86,16 @@ pub struct Config {
     pub verify: VerifySection,
     /// Notifications.
     pub notify: NotifySection,
+    /// The pre-deployment checklist.
+    pub preflight: PreflightSection,
+}
+
+/// `[preflight]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreflightSection {
+    /// The application repository to check before releasing; unset: no preflight.
+    pub repo: Option<PathBuf>,
 }
 
 /// `[environment]`.
@@ -154,6 +164,8 @@ pub struct PlatformConfig {
     /// Simulator: the share of requests the new release answers with 5xx while passing its health checks
     /// (shows the rollback after a failed post-deploy verification).
     pub error_rate: f64,
+    /// Simulator: the variables the environment starts with, in `.env` syntax.
+    pub env_file: Option<PathBuf>,
     /// Simulator: time from deploy to process start.
     #[serde(with = "humantime_serde")]
     pub start_time: Duration,
@@ -169,6 +181,7 @@ impl Default for PlatformConfig {
             units: 3,
             bad_release: false,
             error_rate: 0.001,
+            env_file: None,
             start_time: Duration::from_millis(800),
             ready_time: Duration::from_millis(1200),
         }

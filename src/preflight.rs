@@ -683,6 +683,7 @@ pub struct PreflightBuilder {
     repo: PathBuf,
     variables: Option<(Arc<dyn VariableStore>, VariableScope)>,
     backups: Option<(Backups, Duration)>,
+    backup_by_release: bool,
     lint: bool,
     kind: Option<EnvironmentKind>,
     migrations_dir: Option<String>,
@@ -691,6 +692,14 @@ pub struct PreflightBuilder {
 }
 
 impl PreflightBuilder {
+    /// The release this preflight guards takes and drills its own backup before migrating, so the checklist
+    /// item "backup verified" is the release's backup step, not a precondition here.
+    #[must_use]
+    pub fn with_backup_taken_by_release(mut self, yes: bool) -> Self {
+        self.backup_by_release = yes;
+        self
+    }
+
     /// Compare `.env.example` with the variables of `scope` in `store`.
     #[must_use]
     pub fn with_variables(mut self, store: Arc<dyn VariableStore>, scope: VariableScope) -> Self {
@@ -800,6 +809,7 @@ impl Preflight {
             repo: repo.into(),
             variables: None,
             backups: None,
+            backup_by_release: false,
             lint: true,
             kind: None,
             migrations_dir: None,
@@ -1128,6 +1138,13 @@ impl Preflight {
 
     async fn check_backup(&self) -> (Vec<Finding>, String, bool) {
         let kind = self.kind();
+        if self.cfg.backup_by_release {
+            return (
+                Vec::new(),
+                "the release takes and drills a backup before migrating".into(),
+                true,
+            );
+        }
         let Some((backups, max_age)) = &self.cfg.backups else {
             if kind == EnvironmentKind::Production {
                 return (

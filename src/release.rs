@@ -42,6 +42,27 @@ pub trait Gate: Send + Sync + std::fmt::Debug + 'static {
     async fn check(&self) -> GateVerdict;
 }
 
+#[async_trait::async_trait]
+impl Gate for crate::preflight::Preflight {
+    /// The pre-deployment checklist: blocking findings stop the release.
+    async fn check(&self) -> GateVerdict {
+        let report = self.run().await;
+        let mut summary = format!(
+            "{} error(s), {} warning(s) in {} files",
+            report.errors(),
+            report.warnings(),
+            report.files_scanned
+        );
+        if let Some(first) = report.findings.iter().find(|f| f.blocks()) {
+            summary.push_str(&format!(" (first: {})", first.message));
+        }
+        GateVerdict {
+            passed: report.passed(),
+            summary,
+        }
+    }
+}
+
 /// A gate's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateVerdict {

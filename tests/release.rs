@@ -341,3 +341,41 @@ async fn lint_requested_without_the_lint_feature_blocks() {
     );
     assert_eq!(units_on(&a, "v1.0"), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_findings_block_the_release_before_anything_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = fast_config(dir.path());
+    cfg.preflight.repo =
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app/seeded"));
+    let (a, rec, _) = assembled(&cfg, None);
+    let report = a.release.run().await;
+    assert!(
+        matches!(
+            report.outcome,
+            ReleaseOutcome::Blocked {
+                step: Step::Preflight,
+                ..
+            }
+        ),
+        "{report:#?}"
+    );
+    assert!(
+        report.step(Step::Lock).is_none(),
+        "nothing runs after a failed preflight"
+    );
+    assert_eq!(units_on(&a, "v1.0"), 3);
+    assert!(
+        rec.kinds().is_empty(),
+        "a blocked preflight deploys nothing and announces nothing"
+    );
+
+    // The clean repository, with its production variables in the simulated environment, passes.
+    let clean = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app/clean");
+    cfg.platform.env_file = Some(clean.join(".env.production"));
+    cfg.preflight.repo = Some(clean);
+    let (a, _, _) = assembled(&cfg, None);
+    let report = a.release.run().await;
+    assert_eq!(report.outcome, ReleaseOutcome::Succeeded, "{report:#?}");
+    assert!(report.step(Step::Preflight).unwrap().ok);
+}

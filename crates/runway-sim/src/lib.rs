@@ -87,6 +87,7 @@ pub struct SimBuilder {
     rate_per_unit: f64,
     timeout: Duration,
     resources: ResourceMetrics,
+    variables: Vec<(VariableScope, Variables)>,
 }
 
 impl Default for SimBuilder {
@@ -113,6 +114,7 @@ impl Default for SimBuilder {
                 memory_utilisation: Some(0.55),
                 cpu_utilisation: Some(0.40),
             },
+            variables: Vec::new(),
         }
     }
 }
@@ -241,6 +243,13 @@ impl SimBuilder {
         self
     }
 
+    /// Variables a scope holds at the start.
+    #[must_use]
+    pub fn variables(mut self, scope: VariableScope, vars: Variables) -> Self {
+        self.variables.push((scope, vars));
+        self
+    }
+
     /// Build the simulator; its clock starts now (in tokio time).
     pub fn build(self) -> SimPlatform {
         let clock = TokioClock::starting_at(self.start_at);
@@ -321,6 +330,9 @@ impl SimBuilder {
                     );
                 }
             }
+        }
+        for (scope, vars) in self.variables {
+            state.variables.entry(scope).or_default().extend(vars);
         }
         let behaviour = Behaviour {
             default_start: self.default_start,
