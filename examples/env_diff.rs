@@ -2,8 +2,8 @@
 //! fingerprints.
 //!
 //! ```text
-//! cargo run --example env_diff                          # simulator with demo variables
-//! cargo run --example env_diff -- --dir . --example .env.example [--env staging --env production] [--json] [--check]
+//! cargo run --example env-diff                          # simulator with demo variables
+//! cargo run --example env-diff -- --dir . --example .env.example [--env staging --env production] [--json] [--check]
 //! ```
 //! With `--dir`, each environment's variables come from `<dir>/.env.<environment>`.
 

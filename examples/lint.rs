@@ -1,9 +1,9 @@
 //! Lint migration files or folders; optionally rehearse them on a scratch copy of a database.
 //!
 //! ```text
-//! cargo run --example lint -- migrations/                 # text report
-//! cargo run --example lint -- --sarif migrations/ > lint.sarif
-//! cargo run --example lint -- --database-url "$DATABASE_URL" --rehearse migrations/
+//! cargo run --features lint --example lint -- migrations/                 # text report
+//! cargo run --features lint --example lint -- --sarif migrations/ > lint.sarif
+//! cargo run --features lint --example lint -- --database-url "$DATABASE_URL" --rehearse migrations/
 //! ```
 //!
 //! Exit code: 0 clean (warnings allowed), 1 lint errors or a failed rehearsal, 2 usage or IO problems.

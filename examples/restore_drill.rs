@@ -3,10 +3,10 @@
 //! restore into a named target behind the guard.
 //!
 //! ```text
-//! cargo run --example restore_drill                               # newest demo SQLite backup
-//! cargo run --example restore_drill -- --dir /var/backups/app \
+//! cargo run --example restore-drill                               # newest demo SQLite backup
+//! cargo run --example restore-drill -- --dir /var/backups/app \
 //!     --drill-url postgres://postgres@127.0.0.1/postgres [--id backup_20260115_103000]
-//! cargo run --example restore_drill -- --dir /var/backups/app --restore-to "$STAGING_URL" [--force] [--jobs 4]
+//! cargo run --example restore-drill -- --dir /var/backups/app --restore-to "$STAGING_URL" [--force] [--jobs 4]
 //! ```
 //!
 //! With no backup in the folder, the demo SQLite database is backed up first. Exit code: 0 success,

@@ -16,7 +16,7 @@ use runway_sim::SimPlatform;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/app")
+        .join("fixtures/app")
         .join(name)
 }
 

@@ -287,7 +287,7 @@ async fn stale_backup_stops_a_production_release_before_it_starts() {
 async fn release_with_real_postgres_succeeds() {
     let db = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/migrations");
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/migrations");
     let mut cfg = fast_config(dir.path());
     cfg.migrations.dir = Some(migrations);
     let (a, rec, _) = assembled(&cfg, Some(&db));
@@ -326,7 +326,7 @@ async fn lint_requested_without_the_lint_feature_blocks() {
     let db = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = fast_config(dir.path());
-    cfg.migrations.dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/migrations"));
+    cfg.migrations.dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/migrations"));
     let (a, _, _) = assembled(&cfg, Some(&db));
     let report = a.release.run().await;
     assert!(
@@ -346,8 +346,7 @@ async fn lint_requested_without_the_lint_feature_blocks() {
 async fn preflight_findings_block_the_release_before_anything_changes() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = fast_config(dir.path());
-    cfg.preflight.repo =
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app/seeded"));
+    cfg.preflight.repo = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/app/seeded"));
     let (a, rec, _) = assembled(&cfg, None);
     let report = a.release.run().await;
     assert!(
@@ -371,7 +370,7 @@ async fn preflight_findings_block_the_release_before_anything_changes() {
     );
 
     // The clean repository, with its production variables in the simulated environment, passes.
-    let clean = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app/clean");
+    let clean = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/app/clean");
     cfg.platform.env_file = Some(clean.join(".env.production"));
     cfg.preflight.repo = Some(clean);
     let (a, _, _) = assembled(&cfg, None);
