@@ -18,7 +18,7 @@ use crate::listing::RestoreListing;
 use crate::manifest::{Check, DrillRecord, MANIFEST_VERSION, Manifest, Source, Verification};
 use crate::pg::tools::{PgTools, PgUrl, drain_stderr, tool_failed};
 use crate::pg::{self, ArchiveInput, RestoreFlags};
-use crate::pipe::{copy_hashed, drain_hashed};
+use crate::pipe::{Digested, copy_hashed, drain_hashed};
 use crate::retention::{self, Candidate, RetentionPlan, RetentionPolicy};
 use crate::sqlite;
 use crate::storage::{BackupStorage, LocalDir};
@@ -832,21 +832,7 @@ impl Backups {
         )
         .await
         .map_err(BackupError::io("reading the backup"))?;
-        if digest.bytes != m.size {
-            return Err(BackupError::SizeMismatch {
-                id: m.id,
-                expected: m.size,
-                actual: digest.bytes,
-            });
-        }
-        if digest.sha256 != m.sha256 {
-            return Err(BackupError::ChecksumMismatch {
-                id: m.id,
-                expected: m.sha256.clone(),
-                actual: digest.sha256,
-            });
-        }
-        Ok(())
+        matches_manifest(m, digest)
     }
 
     /// A local, checksummed copy of the data file when storage is remote (`None`: use the stored file).
@@ -873,20 +859,7 @@ impl Backups {
         )
         .await
         .map_err(BackupError::io("downloading the backup"))?;
-        if digest.bytes != m.size {
-            return Err(BackupError::SizeMismatch {
-                id: m.id,
-                expected: m.size,
-                actual: digest.bytes,
-            });
-        }
-        if digest.sha256 != m.sha256 {
-            return Err(BackupError::ChecksumMismatch {
-                id: m.id,
-                expected: m.sha256.clone(),
-                actual: digest.sha256,
-            });
-        }
+        matches_manifest(m, digest)?;
         Ok(target)
     }
 
@@ -1343,4 +1316,24 @@ impl Backups {
         let candidates: Vec<Candidate> = records.iter().map(BackupRecord::candidate).collect();
         Ok(freshness_gate(&candidates, self.clock.now(), max_age))
     }
+}
+
+/// Whether the bytes read from storage are the ones the manifest recorded (size first: a truncation is
+/// reported as such, not as a checksum mismatch).
+fn matches_manifest(m: &Manifest, digest: Digested) -> Result<()> {
+    if digest.bytes != m.size {
+        return Err(BackupError::SizeMismatch {
+            id: m.id,
+            expected: m.size,
+            actual: digest.bytes,
+        });
+    }
+    if digest.sha256 != m.sha256 {
+        return Err(BackupError::ChecksumMismatch {
+            id: m.id,
+            expected: m.sha256.clone(),
+            actual: digest.sha256,
+        });
+    }
+    Ok(())
 }
