@@ -58,6 +58,9 @@ struct Args {
     /// Fail unless the newest verified backup is younger than this many hours.
     #[arg(long)]
     gate_hours: Option<u64>,
+    /// Machine output: one JSON object (manifest, verification, backups, retention, gate) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -80,6 +83,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut out = serde_json::Map::new();
+    let code = run_into(&args, &mut out).await?;
+    if args.json {
+        println!("{}", serde_json::Value::Object(out));
+    }
+    Ok(code)
+}
+
+/// Prints text unless `--json`.
+macro_rules! say {
+    ($args:expr, $($t:tt)*) => {
+        if !$args.json {
+            println!($($t)*);
+        }
+    };
+}
+
+async fn run_into(
+    args: &Args,
+    out: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<ExitCode> {
     let demo = std::env::temp_dir().join("runway-demo");
     let dir = args.dir.clone().unwrap_or_else(|| demo.join("backups"));
     let events = ChannelSink::new(1024);
@@ -111,7 +135,9 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         bar.finish_and_clear();
-        println!(
+        out.insert("manifest".into(), serde_json::to_value(&manifest)?);
+        say!(
+            args,
             "{}  {} bytes  sha256 {}  {} tables, {} rows  in {} ms  -> {}",
             manifest.id,
             manifest.size,
@@ -129,19 +155,27 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         if let Some(level) = level {
             match backups.verify(manifest.id, level).await {
-                Ok(r) => println!(
-                    "verified to {}{}",
-                    r.level,
-                    r.drill
-                        .map(|d| format!(
-                            ": drill restored {} tables / {} rows in {} ms",
-                            d.tables,
-                            d.rows,
-                            d.restore.as_millis()
-                        ))
-                        .unwrap_or_default()
-                ),
+                Ok(r) => {
+                    out.insert(
+                        "verified".into(),
+                        serde_json::json!({ "level": r.level.to_string(), "verified": r.verified }),
+                    );
+                    say!(
+                        args,
+                        "verified to {}{}",
+                        r.level,
+                        r.drill
+                            .map(|d| format!(
+                                ": drill restored {} tables / {} rows in {} ms",
+                                d.tables,
+                                d.rows,
+                                d.restore.as_millis()
+                            ))
+                            .unwrap_or_default()
+                    )
+                }
                 Err(e) => {
+                    out.insert("verification_error".into(), e.to_string().into());
                     eprintln!("verification failed: {e}");
                     return Ok(ExitCode::from(1));
                 }
@@ -149,6 +183,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
+    let mut listed = Vec::new();
     for r in backups.list().await? {
         let state = if r.is_verified() {
             "verified".to_string()
@@ -156,8 +191,10 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             r.verified_level()
                 .map_or("unverified".into(), |l| format!("{l} ok"))
         };
-        println!("  {}  {state}", r.id);
+        say!(args, "  {}  {state}", r.id);
+        listed.push(serde_json::json!({ "id": r.id.to_string(), "state": state }));
     }
+    out.insert("backups".into(), listed.into());
 
     if args.retain {
         let policy = RetentionPolicy {
@@ -172,8 +209,16 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             RetentionMode::DryRun
         };
         let plan = backups.enforce_retention(&policy, mode).await?;
+        out.insert(
+            "retention".into(),
+            serde_json::json!({
+                "keep": plan.keep.iter().map(|(id, why)| (id.to_string(), format!("{why:?}"))).collect::<Vec<_>>(),
+                "delete": plan.delete.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+                "deleted": args.delete,
+            }),
+        );
         for (id, why) in &plan.keep {
-            println!("keep    {id}  {why:?}");
+            say!(args, "keep    {id}  {why:?}");
         }
         let verb = if args.delete {
             "deleted"
@@ -181,7 +226,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "would delete"
         };
         for id in &plan.delete {
-            println!("{verb}  {id}");
+            say!(args, "{verb}  {id}");
         }
     }
 
@@ -189,7 +234,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let outcome = backups
             .freshness_gate(Duration::from_secs(hours * 3600))
             .await?;
-        println!("gate {outcome}");
+        out.insert(
+            "gate".into(),
+            serde_json::json!({ "passed": outcome.passed(), "detail": outcome.to_string() }),
+        );
+        say!(args, "gate {outcome}");
         if !outcome.passed() {
             return Ok(ExitCode::from(1));
         }

@@ -35,6 +35,9 @@ struct Cli {
     /// Allow pending migrations older than the newest applied one.
     #[arg(long)]
     out_of_order: bool,
+    /// Machine output: every migration event as a JSON line, then the result as one JSON object.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -104,13 +107,42 @@ async fn main() -> anyhow::Result<()> {
     let source = MigrationSource::from_dir(cli.dir.unwrap_or(default_dir))?;
     let migrator = Migrator::with_shared(Arc::new(source), target)
         .with_out_of_order(cli.out_of_order)
-        .with_emitter(Emitter::new(Arc::new(ConsoleProgress)));
+        .with_emitter(if cli.json {
+            Emitter::new(Arc::new(runway_rollout::JsonLinesSink))
+        } else {
+            Emitter::new(Arc::new(ConsoleProgress))
+        });
+    let json = cli.json;
+    let report = |r: runway_migrate::Report| {
+        if json {
+            println!("{}", serde_json::json!({ "applied": r.versions }));
+        }
+    };
 
     match cli.command {
-        Command::Up { to } => drop(migrator.run(Request::Up { to }).await?),
+        Command::Up { to } => report(migrator.run(Request::Up { to }).await?),
         Command::Down { steps, to } => {
             let target = to.map_or(DownTarget::Steps(steps.unwrap_or(1)), DownTarget::To);
-            drop(migrator.run(Request::Down(target)).await?)
+            report(migrator.run(Request::Down(target)).await?)
+        }
+        Command::Status if json => {
+            let status = migrator.status().await?;
+            let entries: Vec<_> = status
+                .entries
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "version": e.version,
+                        "name": e.name,
+                        "state": e.state.as_str(),
+                        "applied_at": e.applied.as_ref().map(|a| a.applied_at.to_rfc3339()),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({ "current": status.current(), "pending": status.pending(), "migrations": entries })
+            );
         }
         Command::Status => {
             let status = migrator.status().await?;
@@ -136,10 +168,15 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 Request::Up { to: None }
             };
-            print!("{}", migrator.plan(&request).await?);
+            let plan = migrator.plan(&request).await?;
+            if json {
+                println!("{}", serde_json::json!({ "sql": plan.to_sql() }));
+            } else {
+                print!("{plan}");
+            }
         }
-        Command::Baseline { version } => drop(migrator.baseline(version).await?),
-        Command::Accept { version } => drop(migrator.accept(version).await?),
+        Command::Baseline { version } => report(migrator.baseline(version).await?),
+        Command::Accept { version } => report(migrator.accept(version).await?),
         Command::Resolve {
             version,
             resolution,
@@ -149,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 Resolution::Reverted
             };
-            drop(migrator.resolve(version, r).await?)
+            report(migrator.resolve(version, r).await?)
         }
     }
     Ok(())

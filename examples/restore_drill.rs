@@ -43,6 +43,9 @@ struct Args {
     /// Allow restoring into a non-empty target.
     #[arg(long, requires = "restore_to")]
     force: bool,
+    /// Machine output: the drill (and restore) result as one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[tokio::main]
@@ -94,15 +97,31 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match report {
         Ok(r) => {
             let d = r.drill.expect("a drill report");
-            println!(
-                "{id}: drill passed: {} tables, {} rows equal to the manifest; restore {} ms, drill {} ms",
-                d.tables,
-                d.rows,
-                d.restore.as_millis(),
-                d.total.as_millis()
-            );
+            if args.json && args.restore_to.is_none() {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "id": id.to_string(), "drill": "passed", "tables": d.tables, "rows": d.rows,
+                        "restore_ms": d.restore.as_millis() as u64, "drill_ms": d.total.as_millis() as u64,
+                    })
+                );
+            } else if !args.json {
+                println!(
+                    "{id}: drill passed: {} tables, {} rows equal to the manifest; restore {} ms, drill {} ms",
+                    d.tables,
+                    d.rows,
+                    d.restore.as_millis(),
+                    d.total.as_millis()
+                );
+            }
         }
         Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": id.to_string(), "drill": "failed", "error": e.to_string() })
+                );
+            }
             eprintln!("{id}: drill failed: {e}");
             return Ok(ExitCode::from(1));
         }
@@ -121,6 +140,13 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Engine::Sqlite => backups.restore_sqlite(id, target.as_ref(), &opts).await,
         };
         match restored {
+            Ok(r) if args.json => println!(
+                "{}",
+                serde_json::json!({
+                    "id": id.to_string(), "drill": "passed", "restored_into": r.target.to_string(),
+                    "restore_ms": r.duration.as_millis() as u64,
+                })
+            ),
             Ok(r) => println!(
                 "restored {id} into {} in {} ms",
                 r.target,

@@ -51,6 +51,9 @@ struct Args {
     /// The release to go back to.
     #[arg(long, default_value = "v1.0")]
     to: String,
+    /// Machine output: the decision and the rollback report as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -71,7 +74,15 @@ async fn main() -> ExitCode {
         issue = issue.with_fix_estimate(Duration::from_secs(m * 60));
     }
     let window = Duration::from_secs(args.window_minutes * 60);
-    match issue.decide(window) {
+    let decision = issue.decide(window);
+    if args.json && matches!(decision, Decision::Hotfix { .. }) {
+        println!(
+            "{}",
+            serde_json::json!({ "issue": issue, "decision": decision })
+        );
+        return ExitCode::SUCCESS;
+    }
+    match decision {
         Decision::Hotfix { window } => {
             println!(
                 "decision: deploy a hotfix within {}; roll back if it is not fixed by then",
@@ -79,7 +90,8 @@ async fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
-        Decision::RollbackNow => println!("decision: roll back now"),
+        Decision::RollbackNow if !args.json => println!("decision: roll back now"),
+        Decision::RollbackNow => {}
     }
 
     let sim = SimPlatform::builder()
@@ -93,7 +105,11 @@ async fn main() -> ExitCode {
         .with_period(Duration::from_millis(100))
         .with_min_ready(Duration::from_millis(200));
     let config = RolloutConfig::default().with_gate(gate);
-    let progress: Arc<dyn runway_core::EventSink> = Arc::new(runway::progress::Progress::new());
+    let progress: Arc<dyn runway_core::EventSink> = if args.json {
+        Arc::new(runway_core::event::NullSink)
+    } else {
+        Arc::new(runway::progress::Progress::new())
+    };
     let rollout = |builder: runway_rollout::RolloutBuilder| {
         builder
             .with_platform(Arc::new(sim.clone()))
@@ -127,7 +143,14 @@ async fn main() -> ExitCode {
                 .iter()
                 .map(|(r, us)| format!("{r}: {} units", us.len()))
                 .collect();
-            println!("\n{} ({})", report.outcome, fleet.join(", "));
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "issue": issue, "decision": decision, "rollback": report })
+                );
+            } else {
+                println!("\n{} ({})", report.outcome, fleet.join(", "));
+            }
             // A manual rollback that completed ends "rolled back"; anything else left units behind.
             match report.outcome {
                 runway_rollout::Outcome::RolledBack { .. } => ExitCode::SUCCESS,
