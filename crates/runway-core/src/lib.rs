@@ -33,6 +33,7 @@
 //! ```
 
 mod clock;
+mod dotenv;
 mod error;
 pub mod event;
 mod logs;
@@ -46,6 +47,7 @@ mod types;
 mod vars;
 
 pub use clock::{Clock, SystemClock, TokioClock};
+pub use dotenv::parse_dotenv;
 pub use error::{BoxError, Error, ErrorKind, Result, kind_for_http_status};
 pub use event::{Emitter, Event, EventPayload, EventSink, MemorySink};
 pub use logs::{

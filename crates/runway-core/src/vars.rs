@@ -217,23 +217,15 @@ pub struct EnvExample {
 }
 
 impl EnvExample {
-    /// Parse `.env` syntax (`NAME=value`, `export NAME=value`, quotes, comments).
+    /// Parse `.env` syntax (`NAME=value`, `export NAME=value`, quotes, comments), reading values literally:
+    /// `$VAR` references are not expanded (see [`parse_dotenv`](crate::parse_dotenv)).
     ///
     /// A malformed line is an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error naming its line;
     /// nothing is half-parsed.
     pub fn parse(text: &str) -> Result<Self> {
-        let mut entries = Vec::new();
-        for item in dotenvy::from_read_iter(text.as_bytes()) {
-            let (name, value) = item.map_err(|e| {
-                Error::invalid_input(format!(
-                    "malformed .env.example: {}",
-                    redact_dotenv_error(&e)
-                ))
-            })?;
-            validate_name(&name)?;
-            entries.push((name, value));
-        }
-        Ok(EnvExample { entries })
+        Ok(EnvExample {
+            entries: crate::dotenv::parse_dotenv(text)?,
+        })
     }
 
     /// The documented names.
@@ -255,15 +247,6 @@ impl EnvExample {
             .cloned()
             .collect();
         (missing, undocumented)
-    }
-}
-
-/// dotenvy's parse errors quote the offending line, which could hold a value: keep only the position.
-fn redact_dotenv_error(e: &dotenvy::Error) -> String {
-    match e {
-        dotenvy::Error::LineParse(_, index) => format!("cannot parse line at byte {index}"),
-        dotenvy::Error::Io(io) => format!("read error: {}", io.kind()),
-        _ => "cannot parse".to_owned(),
     }
 }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use runway_core::{
-    EnvExample, Error, SetOptions, VariableCapabilities, VariableDiff, VariableScope,
-    VariableStore, Variables, fingerprint, validate_name,
+    EnvExample, SetOptions, VariableCapabilities, VariableDiff, VariableScope, VariableStore,
+    Variables, fingerprint, validate_name,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -236,18 +236,11 @@ impl DotenvStore {
 
 /// Parse dotenv text into variables. Errors give the position only, never a value.
 pub fn parse_dotenv(text: &str) -> runway_core::Result<Variables> {
-    let mut vars = Variables::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
-        let (k, v) = item.map_err(|e| match e {
-            dotenvy::Error::LineParse(_, at) => {
-                Error::invalid_input(format!("malformed dotenv line at byte {at}"))
-            }
-            _ => Error::invalid_input("malformed dotenv file"),
-        })?;
-        validate_name(&k)?;
-        vars.insert(k, SecretString::from(v));
-    }
-    Ok(vars)
+    // runway-core's parser reads values literally: no `$VAR` expansion, so no exponential blow-up.
+    Ok(runway_core::parse_dotenv(text)?
+        .into_iter()
+        .map(|(k, v)| (k, SecretString::from(v)))
+        .collect())
 }
 
 #[async_trait]
