@@ -144,8 +144,11 @@ fn scan(sql: &str) -> Scan<'_> {
     let mut words: Vec<String> = Vec::new();
     let mut depth: usize = 0;
     fn push<'a>(statements: &mut Vec<&'a str>, sql: &'a str, from: usize, to: usize, code: bool) {
-        if code {
-            statements.push(sql[from..to].trim());
+        // `code` is decided byte by byte with ASCII whitespace rules, while `trim` also strips Unicode
+        // whitespace (a vertical tab, a no-break space): a run of only those is not a statement.
+        let statement = sql[from..to].trim();
+        if code && !statement.is_empty() {
+            statements.push(statement);
         }
     }
     while i < b.len() {
@@ -261,6 +264,19 @@ fn skip_quoted(b: &[u8], i: usize, quote: u8, backslash_escapes: bool) -> usize 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unicode_whitespace_alone_is_no_statement() {
+        // Found by the migrate_split fuzz target: a lone vertical tab became an empty statement.
+        assert!(split_statements("\u{b}").is_empty());
+        assert!(
+            split_statements("SELECT 1;\u{a0};\u{b}")
+                .iter()
+                .all(|s| !s.is_empty())
+        );
+        assert_eq!(split_statements("SELECT 1;\u{a0};\u{b}"), vec!["SELECT 1"]);
+    }
+
     use super::*;
 
     #[test]
