@@ -817,6 +817,22 @@ impl Backups {
 
     /// Stream the data file and compare size and hash with the manifest.
     async fn check_checksum(&self, m: &Manifest) -> Result<()> {
+        let digest = self
+            .read_stored::<tokio::io::Sink>(m, None, "reading the backup")
+            .await?;
+        matches_manifest(m, digest)
+    }
+
+    /// Stream the stored data file of `m`, hashing it, into `sink` when given (progress as events).
+    async fn read_stored<W>(
+        &self,
+        m: &Manifest,
+        sink: Option<&mut W>,
+        doing: &'static str,
+    ) -> Result<Digested>
+    where
+        W: tokio::io::AsyncWrite + Unpin + ?Sized,
+    {
         let stream = self.storage.open(&m.file).await.map_err(|e| {
             if *e.kind() == runway_core::ErrorKind::NotFound {
                 BackupError::NotFound(m.file.clone())
@@ -824,15 +840,9 @@ impl Backups {
                 (self.storage_err("open", &m.file))(e)
             }
         })?;
-        let digest = drain_hashed::<tokio::io::Sink, _, _>(
-            stream,
-            None,
-            false,
-            self.read_progress(m.id, m.size),
-        )
-        .await
-        .map_err(BackupError::io("reading the backup"))?;
-        matches_manifest(m, digest)
+        drain_hashed(stream, sink, false, self.read_progress(m.id, m.size))
+            .await
+            .map_err(BackupError::io(doing))
     }
 
     /// A local, checksummed copy of the data file when storage is remote (`None`: use the stored file).
@@ -846,19 +856,9 @@ impl Backups {
         let mut file = tokio::fs::File::create(&target)
             .await
             .map_err(BackupError::io("creating a scratch copy"))?;
-        let stream = self
-            .storage
-            .open(&m.file)
-            .await
-            .map_err(self.storage_err("open", &m.file))?;
-        let digest = drain_hashed(
-            stream,
-            Some(&mut file),
-            false,
-            self.read_progress(m.id, m.size),
-        )
-        .await
-        .map_err(BackupError::io("downloading the backup"))?;
+        let digest = self
+            .read_stored(m, Some(&mut file), "downloading the backup")
+            .await?;
         matches_manifest(m, digest)?;
         Ok(target)
     }
@@ -1078,38 +1078,16 @@ impl Backups {
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(BackupError::io("creating the restore file"))?;
-        let stream = self
-            .storage
-            .open(&m.file)
-            .await
-            .map_err(self.storage_err("open", &m.file))?;
-        let digest = drain_hashed(
-            stream,
-            Some(&mut file),
-            false,
-            self.read_progress(m.id, m.size),
-        )
-        .await
-        .map_err(BackupError::io("writing the restore file"))?;
+        let digest = self
+            .read_stored(m, Some(&mut file), "writing the restore file")
+            .await?;
         file.sync_all()
             .await
             .map_err(BackupError::io("syncing the restore file"))?;
         drop(file);
-        if digest.bytes != m.size || digest.sha256 != m.sha256 {
+        if let Err(e) = matches_manifest(m, digest) {
             let _ = tokio::fs::remove_file(&partial).await;
-            return Err(if digest.bytes != m.size {
-                BackupError::SizeMismatch {
-                    id: m.id,
-                    expected: m.size,
-                    actual: digest.bytes,
-                }
-            } else {
-                BackupError::ChecksumMismatch {
-                    id: m.id,
-                    expected: m.sha256.clone(),
-                    actual: digest.sha256,
-                }
-            });
+            return Err(e);
         }
         for suffix in ["-wal", "-shm", "-journal"] {
             let mut side = target.as_os_str().to_owned();
