@@ -262,29 +262,9 @@ async fn failure_at_each_step_leaves_awscurrent_valid() {
     assert!(provider.accepts(&store.get(&name, SecretStage::Current).await.unwrap().value));
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-impl std::io::Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_value_in_sdk_tracing() {
-    let capture = Capture::default();
-    let w = capture.clone();
-    let _g = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || w.clone())
-            .finish(),
-    );
+    let traces = runway_testkit::traces::capture();
     let moto = MotoServer::start();
     let store = SecretsManagerStore::new(&common::config(&moto).await);
     let name = common::unique("leak");
@@ -299,7 +279,7 @@ async fn no_secret_value_in_sdk_tracing() {
     .await
     .unwrap();
     let cur = store.get(&name, SecretStage::Current).await.unwrap();
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = traces.text();
     assert!(logs.contains("rotation completed"));
     assert!(
         logs.contains("aws_smithy_runtime"),

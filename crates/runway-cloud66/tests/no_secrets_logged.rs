@@ -1,7 +1,5 @@
 //! Tokens and variable values never reach log output, even at trace level and through retries.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use runway_cloud66::Cloud66Client;
@@ -9,28 +7,9 @@ use runway_core::{RetryPolicy, SetOptions, VariableScope, VariableStore};
 use runway_testkit::fake_cloud66::{FakeCloud66, Fault, STAGING, TOKEN};
 use secrecy::SecretString;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn trace_output_has_no_token_or_value() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let traces = runway_testkit::traces::capture();
 
     let fake = FakeCloud66::start().await;
     let c = Cloud66Client::builder()
@@ -58,7 +37,7 @@ async fn trace_output_has_no_token_or_value() {
     let _ = c.list(&scope).await.unwrap();
     tracing::info!(client = ?c, "client");
 
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let out = traces.text();
     assert!(out.contains("cloud66 response"), "tracing ran: {out}");
     assert!(!out.contains(TOKEN), "{out}");
     assert!(!out.contains("s3cr3t-value-66"), "{out}");

@@ -213,29 +213,9 @@ async fn failure_at_each_step_keeps_current_login_working() {
     f.rotator.drop_roles(&f.group).await.unwrap();
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_value_in_tracing_output_or_events() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let traces = runway_testkit::traces::capture();
 
     let f = fixture("leak").await;
     let sink = MemorySink::new();
@@ -270,7 +250,7 @@ async fn no_secret_value_in_tracing_output_or_events() {
         }
     }
     assert!(values.len() >= 5);
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = traces.text();
     assert!(
         logs.contains("rotation completed"),
         "tracing output was captured"

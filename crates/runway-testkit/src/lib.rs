@@ -12,6 +12,7 @@
 
 pub mod conformance;
 pub mod services;
+pub mod traces;
 
 pub use services::{
     MotoServer, PgServer, RedisServer, TestDatabase, TestRedis, free_port, pg_bin, which,
